@@ -1,0 +1,195 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/proto/sessionpb"
+	"github.com/blindpost/blindpost/ratchet"
+)
+
+// recordSchemaVersion is the version of proto/session.proto written by
+// MarshalRecord. UnmarshalRecord refuses newer ones.
+const recordSchemaVersion = 1
+
+// ErrCorruptRecord is wrapped by every UnmarshalRecord error.
+var ErrCorruptRecord = errors.New("session: corrupt record")
+
+// MarshalRecord serializes a record to blindpost's session schema.
+func MarshalRecord(r Record) ([]byte, error) {
+	pb := &sessionpb.SessionRecord{SchemaVersion: recordSchemaVersion}
+	if r.Current != nil {
+		pb.Current = stateToPB(r.Current)
+	}
+	for i := range r.Previous {
+		pb.Previous = append(pb.Previous, stateToPB(&r.Previous[i]))
+	}
+	b, err := proto.Marshal(pb)
+	if err != nil {
+		return nil, fmt.Errorf("session: marshal record: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalRecord parses a record strictly: every key of its exact length,
+// every limit respected, a known schema version.
+func UnmarshalRecord(b []byte) (Record, error) {
+	var pb sessionpb.SessionRecord
+	if err := proto.Unmarshal(b, &pb); err != nil {
+		return Record{}, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	}
+	if pb.SchemaVersion != recordSchemaVersion {
+		return Record{}, fmt.Errorf("%w: schema version %d (want %d)", ErrCorruptRecord, pb.SchemaVersion, recordSchemaVersion)
+	}
+	if len(pb.Previous) > MaxArchivedStates {
+		return Record{}, fmt.Errorf("%w: %d archived states", ErrCorruptRecord, len(pb.Previous))
+	}
+	var r Record
+	if pb.Current != nil {
+		s, err := stateFromPB(pb.Current)
+		if err != nil {
+			return Record{}, fmt.Errorf("%w: current: %w", ErrCorruptRecord, err)
+		}
+		r.Current = &s
+	}
+	for i, p := range pb.Previous {
+		s, err := stateFromPB(p)
+		if err != nil {
+			return Record{}, fmt.Errorf("%w: archived state %d: %w", ErrCorruptRecord, i, err)
+		}
+		r.Previous = append(r.Previous, s)
+	}
+	return r, nil
+}
+
+func stateToPB(s *State) *sessionpb.SessionState {
+	rs := &s.Ratchet
+	pb := &sessionpb.SessionState{
+		SessionVersion:  uint32(rs.Version),
+		LocalIdentity:   rs.LocalIdentity[:],
+		RemoteIdentity:  rs.RemoteIdentity[:],
+		RootKey:         rs.Root[:],
+		PreviousCounter: rs.PreviousCounter,
+		Sender: &sessionpb.SenderChain{
+			RatchetPublic:  rs.Sender.RatchetKey.Public[:],
+			RatchetPrivate: rs.Sender.RatchetKey.Private[:],
+			ChainKey:       rs.Sender.Chain.Key[:],
+			Index:          rs.Sender.Chain.Index,
+		},
+		BaseKey:              s.BaseKey[:],
+		LocalRegistrationId:  s.LocalRegistrationID,
+		RemoteRegistrationId: s.RemoteRegistrationID,
+	}
+	for _, rc := range rs.Receivers {
+		c := &sessionpb.ReceiverChain{RatchetPublic: rc.RatchetKey[:], ChainKey: rc.Chain.Key[:], Index: rc.Chain.Index}
+		for _, k := range rc.Skipped {
+			c.Skipped = append(c.Skipped, &sessionpb.SkippedKey{Index: k.Index, Seed: k.Seed[:]})
+		}
+		pb.Receivers = append(pb.Receivers, c)
+	}
+	if p := s.Pending; p != nil {
+		pb.Pending = &sessionpb.PendingPreKey{
+			HasPreKeyId:       p.HasPreKeyID,
+			PreKeyId:          p.PreKeyID,
+			SignedPreKeyId:    p.SignedPreKeyID,
+			BaseKey:           p.BaseKey[:],
+			CreatedUnixMillis: p.CreatedMillis,
+			HasKyber:          p.HasKyber,
+			KyberPreKeyId:     p.KyberPreKeyID,
+			KyberCiphertext:   p.KyberCiphertext,
+		}
+	}
+	return pb
+}
+
+func stateFromPB(pb *sessionpb.SessionState) (State, error) {
+	var s State
+	rs := &s.Ratchet
+	if v := pb.SessionVersion; v != 3 && v != 4 {
+		return s, fmt.Errorf("session version %d", v)
+	}
+	rs.Version = int(pb.SessionVersion)
+	if pb.Sender == nil {
+		return s, errors.New("no sending chain")
+	}
+	err := errors.Join(
+		copyExact(rs.LocalIdentity[:], pb.LocalIdentity, "local identity"),
+		copyExact(rs.RemoteIdentity[:], pb.RemoteIdentity, "remote identity"),
+		copyExact(rs.Root[:], pb.RootKey, "root key"),
+		copyExact(rs.Sender.RatchetKey.Public[:], pb.Sender.RatchetPublic, "sender ratchet public key"),
+		copyExact(rs.Sender.RatchetKey.Private[:], pb.Sender.RatchetPrivate, "sender ratchet private key"),
+		copyExact(rs.Sender.Chain.Key[:], pb.Sender.ChainKey, "sender chain key"),
+		copyExact(s.BaseKey[:], pb.BaseKey, "base key"),
+	)
+	if err != nil {
+		return s, err
+	}
+	if derived, err := identity.NewKeyPair(rs.Sender.RatchetKey.Private); err != nil || derived.Public != rs.Sender.RatchetKey.Public {
+		return s, errors.New("sender ratchet key pair does not match")
+	}
+	rs.Sender.Chain.Index = pb.Sender.Index
+	rs.PreviousCounter = pb.PreviousCounter
+	if len(pb.Receivers) > ratchet.MaxReceiverChains {
+		return s, fmt.Errorf("%d receiver chains", len(pb.Receivers))
+	}
+	for i, c := range pb.Receivers {
+		rc, err := receiverFromPB(c)
+		if err != nil {
+			return s, fmt.Errorf("receiver chain %d: %w", i, err)
+		}
+		rs.Receivers = append(rs.Receivers, rc)
+	}
+	s.LocalRegistrationID = pb.LocalRegistrationId
+	s.RemoteRegistrationID = pb.RemoteRegistrationId
+	if p := pb.Pending; p != nil {
+		s.Pending = &PendingPreKey{
+			HasPreKeyID:     p.HasPreKeyId,
+			PreKeyID:        p.PreKeyId,
+			SignedPreKeyID:  p.SignedPreKeyId,
+			CreatedMillis:   p.CreatedUnixMillis,
+			HasKyber:        p.HasKyber,
+			KyberPreKeyID:   p.KyberPreKeyId,
+			KyberCiphertext: p.KyberCiphertext,
+		}
+		if err := copyExact(s.Pending.BaseKey[:], p.BaseKey, "pending base key"); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func receiverFromPB(c *sessionpb.ReceiverChain) (ratchet.ReceiverChain, error) {
+	var rc ratchet.ReceiverChain
+	if err := errors.Join(
+		copyExact(rc.RatchetKey[:], c.RatchetPublic, "ratchet key"),
+		copyExact(rc.Chain.Key[:], c.ChainKey, "chain key"),
+	); err != nil {
+		return rc, err
+	}
+	rc.Chain.Index = c.Index
+	if len(c.Skipped) > ratchet.MaxSkippedKeys {
+		return rc, fmt.Errorf("%d skipped keys", len(c.Skipped))
+	}
+	for _, k := range c.Skipped {
+		sk := ratchet.SkippedKey{Index: k.Index}
+		if err := copyExact(sk.Seed[:], k.Seed, "skipped key"); err != nil {
+			return rc, err
+		}
+		if sk.Index >= rc.Chain.Index {
+			return rc, fmt.Errorf("skipped key %d not behind the chain (%d)", sk.Index, rc.Chain.Index)
+		}
+		rc.Skipped = append(rc.Skipped, sk)
+	}
+	return rc, nil
+}
+
+func copyExact(dst, src []byte, what string) error {
+	if len(src) != len(dst) {
+		return fmt.Errorf("%s has %d bytes, want %d", what, len(src), len(dst))
+	}
+	copy(dst, src)
+	return nil
+}

@@ -1,0 +1,48 @@
+package session
+
+import (
+	"fmt"
+
+	"github.com/blindpost/blindpost/identity"
+)
+
+// Address names one device of a remote: libsignal's ProtocolAddress.
+type Address struct {
+	Name     string
+	DeviceID uint32
+}
+
+// String is "name.device", as libsignal prints addresses.
+func (a Address) String() string { return fmt.Sprintf("%s.%d", a.Name, a.DeviceID) }
+
+// Store is what the session layer reads, and the one place it writes.
+//
+// Loads may return the store's own values: the session layer never changes
+// what it loads. Commit must apply all of its parts or none.
+type Store interface {
+	// LocalIdentity returns our identity key pair and registration id.
+	LocalIdentity() (identity.IdentityKeyPair, uint32, error)
+	// Record returns the session record for addr, or ok = false.
+	Record(addr Address) (rec Record, ok bool, err error)
+	// TrustedIdentity returns the identity key trusted for addr, or
+	// ok = false when none is known yet (trust on first use).
+	TrustedIdentity(addr Address) (key identity.PublicKey, ok bool, err error)
+	// SignedPreKey and PreKey return our prekeys by id, or ok = false.
+	SignedPreKey(id uint32) (spk identity.SignedPreKey, ok bool, err error)
+	PreKey(id uint32) (pk identity.PreKey, ok bool, err error)
+	// Commit applies the outcome of one operation atomically.
+	Commit(c Commit) error
+}
+
+// Commit is the outcome of one successful operation.
+type Commit struct {
+	Address Address
+	// Record replaces the session record for Address.
+	Record Record
+	// Identity is the remote identity key to remember as trusted for
+	// Address (trust on first use, or the same key again).
+	Identity identity.PublicKey
+	// UsedPreKey is the one-time prekey to delete, when HasUsedPreKey.
+	UsedPreKey    uint32
+	HasUsedPreKey bool
+}
