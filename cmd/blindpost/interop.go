@@ -12,6 +12,8 @@ func runInterop(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 	switch args[0] {
+	case "peer":
+		return runPeer(ctx, env, args[1:])
 	default:
 		fmt.Fprintf(env.stderr, "blindpost interop: unknown subcommand %q\n", args[0])
 		return errUsage
