@@ -66,6 +66,11 @@ func Initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle) (Secr
 	if err := b.Verify(); err != nil {
 		return Secrets{}, err
 	}
+	return initiate(ik, ek, b)
+}
+
+// initiate is Initiate after the bundle's signature was checked.
+func initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle) (Secrets, error) {
 	pairs := []dhPair{
 		{ik.KeyPair, b.SignedPreKey},
 		{ek, b.IdentityKey},
