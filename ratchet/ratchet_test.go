@@ -274,7 +274,7 @@ func TestLowOrderRatchetKeyRefused(t *testing.T) {
 	r := seeded(9)
 	alice, bob := newPair(t, r)
 	alice, m := encryptT(t, alice, "x")
-	m.RatchetKey = identity.PublicKey{}  // u = 0: low order
+	m.RatchetKey = identity.PublicKey{} // u = 0: low order
 	if _, _, err := bob.Decrypt(m, r); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("low-order ratchet key: %v", err)
 	}
