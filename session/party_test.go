@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/ratchet"
 	"github.com/blindpost/blindpost/x3dh"
 )
 
@@ -168,3 +169,5 @@ func TestDuplicateAndTamperChangeNothing(t *testing.T) {
 	}
 	bob.recv(t, alice, m)
 }
+
+func ratchetHeader(addresses []byte) ratchet.Header { return ratchet.Header{Addresses: addresses} }
