@@ -1,89 +1,33 @@
 package fingerprint
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/internal/testvec"
 )
 
-// vector is one testdata file: an expect: header naming what the file
-// checks (a value to compute, or the outcome of a comparison), then
-// key: value lines, hex unless the key says otherwise. Lines starting with
-// # are comments.
-type vector struct {
-	path   string
-	expect string
-	values map[string]string
-}
+// vector is one testdata file (see internal/testvec): an expect: header
+// naming what the file checks (a value to compute, or the outcome of a
+// comparison), then key: value lines, hex unless the key says otherwise.
+type vector struct{ testvec.File }
 
-func readVector(t *testing.T, path string) vector {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	v := vector{path: path, values: map[string]string{}}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, val, ok := strings.Cut(line, ":")
-		if !ok {
-			t.Fatalf("%s: bad line %q", path, line)
-		}
-		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
-		if k == "expect" {
-			v.expect = val
-			continue
-		}
-		if _, dup := v.values[k]; dup {
-			t.Fatalf("%s: %s repeated", path, k)
-		}
-		v.values[k] = val
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if v.expect == "" {
-		t.Fatalf("%s: no expect: header", path)
-	}
-	return v
-}
+func readVector(t *testing.T, path string) vector { return vector{testvec.Read(t, path)} }
 
-func (v vector) str(t *testing.T, key string) string {
-	t.Helper()
-	s, ok := v.values[key]
-	if !ok {
-		t.Fatalf("%s: no %s", v.path, key)
-	}
-	return s
-}
+func (v vector) str(t *testing.T, key string) string { return v.Str(t, key) }
 
-func (v vector) hex(t *testing.T, key string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(v.str(t, key))
-	if err != nil {
-		t.Fatalf("%s: %s: %v", v.path, key, err)
-	}
-	return b
-}
+func (v vector) hex(t *testing.T, key string) []byte { return v.Hex(t, key) }
 
 func (v vector) int(t *testing.T, key string) int {
 	t.Helper()
 	n, err := strconv.Atoi(v.str(t, key))
 	if err != nil {
-		t.Fatalf("%s: %s: %v", v.path, key, err)
+		t.Fatalf("%s: %s: %v", v.Path, key, err)
 	}
 	return n
 }
@@ -92,7 +36,7 @@ func (v vector) key(t *testing.T, key string) identity.PublicKey {
 	t.Helper()
 	k, err := identity.ParsePublicKey(v.hex(t, key))
 	if err != nil {
-		t.Fatalf("%s: %s: %v", v.path, key, err)
+		t.Fatalf("%s: %s: %v", v.Path, key, err)
 	}
 	return k
 }
@@ -139,11 +83,11 @@ func TestVectors(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
 			t.Parallel()
 			v := readVector(t, path)
-			switch v.expect {
+			switch v.Expect {
 			case "displayable":
 				testDisplayable(t, v)
 			case "scannable":
-				if _, ok := v.values["local_content"]; ok {
+				if v.Has("local_content") {
 					testEncoding(t, v)
 				} else {
 					testScannable(t, v)
@@ -151,7 +95,7 @@ func TestVectors(t *testing.T) {
 			case "match", "mismatch", "version_mismatch":
 				testCompare(t, v)
 			default:
-				t.Fatalf("unknown expect: %q", v.expect)
+				t.Fatalf("unknown expect: %q", v.Expect)
 			}
 		})
 	}
@@ -198,7 +142,7 @@ func testCompare(t *testing.T, v vector) {
 	us, _ := v.parties(t, "local", "remote")
 	ours := us.fingerprint(t, v.int(t, "version"), v.int(t, "iterations"))
 	ok, err := CompareScannable(ours, v.hex(t, "their_scannable"))
-	switch v.expect {
+	switch v.Expect {
 	case "match":
 		if err != nil || !ok {
 			t.Errorf("CompareScannable = %v, %v; want true, nil", ok, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/blindpost/blindpost/internal/testvec"
 	"strings"
 	"testing"
 
@@ -16,25 +17,25 @@ func TestX25519KnownAnswers(t *testing.T) {
 	for _, name := range []string{"x25519-rfc7748.txt", "x25519-libsignal.txt"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			v := readVector(t, "testdata/"+name)
-			if v.expect != "shared" {
-				t.Fatalf("unknown expect %q", v.expect)
+			v := testvec.Read(t, "testdata/"+name)
+			if v.Expect != "shared" {
+				t.Fatalf("unknown expect %q", v.Expect)
 			}
-			alice, err := NewKeyPair(v.hex32(t, "alice_private"))
+			alice, err := NewKeyPair(v.Hex32(t, "alice_private"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			bob, err := NewKeyPair(v.hex32(t, "bob_private"))
+			bob, err := NewKeyPair(v.Hex32(t, "bob_private"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if alice.Public != PublicKey(v.hex32(t, "alice_public")) {
+			if alice.Public != PublicKey(v.Hex32(t, "alice_public")) {
 				t.Errorf("alice public = %x", alice.Public[:])
 			}
-			if bob.Public != PublicKey(v.hex32(t, "bob_public")) {
+			if bob.Public != PublicKey(v.Hex32(t, "bob_public")) {
 				t.Errorf("bob public = %x", bob.Public[:])
 			}
-			want := v.hex32(t, "shared")
+			want := v.Hex32(t, "shared")
 			for _, got := range [][32]byte{mustDH(t, alice, bob.Public), mustDH(t, bob, alice.Public)} {
 				if got != want {
 					t.Errorf("shared = %x, want %x", got, want)
@@ -54,15 +55,15 @@ func mustDH(t *testing.T, k KeyPair, pub PublicKey) [32]byte {
 }
 
 func TestLowOrderPointsRefused(t *testing.T) {
-	v := readVector(t, "testdata/x25519-low-order.txt")
-	if v.expect != "refused" {
-		t.Fatalf("unknown expect %q", v.expect)
+	v := testvec.Read(t, "testdata/x25519-low-order.txt")
+	if v.Expect != "refused" {
+		t.Fatalf("unknown expect %q", v.Expect)
 	}
 	kp, err := GenerateKeyPair(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range v.values["u"] {
+	for _, u := range v.All("u") {
 		b, err := hex.DecodeString(u)
 		if err != nil {
 			t.Fatal(err)

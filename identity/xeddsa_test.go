@@ -4,23 +4,24 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"github.com/blindpost/blindpost/internal/testvec"
 	"testing"
 )
 
 func TestXEdDSALibsignalSignature(t *testing.T) {
-	v := readVector(t, "testdata/xeddsa-libsignal-signature.txt")
-	if v.expect != "valid" {
-		t.Fatalf("unknown expect %q", v.expect)
+	v := testvec.Read(t, "testdata/xeddsa-libsignal-signature.txt")
+	if v.Expect != "valid" {
+		t.Fatalf("unknown expect %q", v.Expect)
 	}
-	ik, err := NewKeyPair(v.hex32(t, "private"))
+	ik, err := NewKeyPair(v.Hex32(t, "private"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := PublicKey(v.hex32(t, "public"))
+	pub := PublicKey(v.Hex32(t, "public"))
 	if ik.Public != pub {
 		t.Fatalf("derived public %x, want %x", ik.Public[:], pub[:])
 	}
-	msg, sig := v.hex(t, "message"), v.hex(t, "signature")
+	msg, sig := v.Hex(t, "message"), v.Hex(t, "signature")
 	if !Verify(pub, msg, sig) {
 		t.Fatal("libsignal's signature does not verify")
 	}

@@ -1,57 +1,38 @@
 package ratchet
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/blindpost/blindpost/internal/testvec"
 )
 
 // TestHKDFRFC5869 checks the HKDF construction the KDFs are built on, as
 // they call it, against RFC 5869's vectors.
 func TestHKDFRFC5869(t *testing.T) {
-	f, err := os.Open("testdata/hkdf-sha256-rfc5869.txt")
-	if err != nil {
-		t.Fatal(err)
+	f := testvec.Read(t, "testdata/hkdf-sha256-rfc5869.txt")
+	if f.Expect != "okm" {
+		t.Fatalf("unknown expect %q", f.Expect)
 	}
-	defer f.Close()
-	var cases []map[string][]byte
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "expect:") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, ":")
-		if k == "case" {
-			cases = append(cases, map[string][]byte{})
-			continue
-		}
-		b, err := hex.DecodeString(strings.TrimSpace(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cases[len(cases)-1][k] = b
+	ikms, salts, infos, okms := f.All("ikm"), f.All("salt"), f.All("info"), f.All("okm")
+	if len(ikms) != 2 || len(salts) != 2 || len(infos) != 2 || len(okms) != 2 {
+		t.Fatal("want two complete cases")
 	}
-	if len(cases) != 2 {
-		t.Fatalf("%d cases read", len(cases))
-	}
-	for i, c := range cases {
+	for i := range okms {
 		var salt []byte
-		if len(c["salt"]) > 0 {
-			salt = c["salt"]
+		if salts[i] != "" {
+			salt = testvec.Decode(t, salts[i])
 		}
-		okm, err := hkdf.Key(sha256.New, c["ikm"], salt, string(c["info"]), len(c["okm"]))
+		want := testvec.Decode(t, okms[i])
+		okm, err := hkdf.Key(sha256.New, testvec.Decode(t, ikms[i]), salt, string(testvec.Decode(t, infos[i])), len(want))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(okm, c["okm"]) {
-			t.Errorf("case %d: okm %x, want %x", i, okm, c["okm"])
+		if !bytes.Equal(okm, want) {
+			t.Errorf("case %d: okm %x, want %x", i, okm, want)
 		}
 	}
 }

@@ -1,46 +1,26 @@
 package x3dh
 
 import (
-	"bufio"
 	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/blindpost/blindpost/internal/testvec"
 
 	"github.com/blindpost/blindpost/identity"
 )
 
-// readVector reads a testdata file of "key: hex" lines with an expect: header.
-func readVector(t *testing.T, path string) (string, map[string][]byte) {
+// hexValues decodes the keys these vectors use.
+func hexValues(t *testing.T, f testvec.File) map[string][]byte {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	expect, vals := "", map[string][]byte{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	v := map[string][]byte{}
+	for _, k := range []string{"bob_identity_private", "bob_signed_prekey_private", "alice_identity_public",
+		"alice_base_public", "alice_identity_private", "alice_base_private", "bob_identity_public",
+		"bob_signed_prekey_public", "chain_key"} {
+		if f.Has(k) {
+			v[k] = f.Hex(t, k)
 		}
-		k, v, _ := strings.Cut(line, ":")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if k == "expect" {
-			expect = v
-			continue
-		}
-		b, err := hex.DecodeString(v)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", path, k, err)
-		}
-		vals[k] = b
 	}
-	if expect == "" {
-		t.Fatalf("%s: no expect: header", path)
-	}
-	return expect, vals
+	return v
 }
 
 func keyPair(t *testing.T, priv []byte) identity.KeyPair {
@@ -62,10 +42,11 @@ func publicKey(t *testing.T, b []byte) identity.PublicKey {
 }
 
 func TestLibsignalSessionAsBob(t *testing.T) {
-	expect, v := readVector(t, "testdata/libsignal-session-as-bob.txt")
-	if expect != "chain_key" {
-		t.Fatalf("unknown expect %q", expect)
+	f := testvec.Read(t, "testdata/libsignal-session-as-bob.txt")
+	if f.Expect != "chain_key" {
+		t.Fatalf("unknown expect %q", f.Expect)
 	}
+	v := hexValues(t, f)
 	keys := ResponderKeys{
 		Identity:     identity.IdentityKeyPair{KeyPair: keyPair(t, v["bob_identity_private"])},
 		SignedPreKey: keyPair(t, v["bob_signed_prekey_private"]),
@@ -80,10 +61,11 @@ func TestLibsignalSessionAsBob(t *testing.T) {
 }
 
 func TestLibsignalSessionAsAlice(t *testing.T) {
-	expect, v := readVector(t, "testdata/libsignal-session-as-alice.txt")
-	if expect != "chain_key" {
-		t.Fatalf("unknown expect %q", expect)
+	f := testvec.Read(t, "testdata/libsignal-session-as-alice.txt")
+	if f.Expect != "chain_key" {
+		t.Fatalf("unknown expect %q", f.Expect)
 	}
+	v := hexValues(t, f)
 	ik := identity.IdentityKeyPair{KeyPair: keyPair(t, v["alice_identity_private"])}
 	b := &Bundle{
 		IdentityKey:  publicKey(t, v["bob_identity_public"]),

@@ -1,0 +1,34 @@
+# blindpost's build and test entry points. `make test` is the README's test
+# command and what CI runs.
+
+GO ?= go
+
+.PHONY: test build vet unit interop-deps fuzz-smoke
+
+build:
+	$(GO) build -o blindpost ./cmd/blindpost
+
+# Everything: vet, the unit and property tests, the interop runs against
+# libsignal-client (npm) and go.mau.fi/libsignal (its own module).
+test: interop-deps vet
+	BLINDPOST_INTEROP_REQUIRED=1 $(GO) test -count=1 ./...
+	cd interop/gomau && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+# The Node peer's packages, pinned by interop/node/package-lock.json.
+interop-deps: interop/node/node_modules/.installed
+
+interop/node/node_modules/.installed: interop/node/package-lock.json
+	cd interop/node && npm ci --no-audit --no-fund
+	touch $@
+
+# A short run of every fuzz target (the seed corpora run in `make test`).
+fuzz-smoke:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
+		done; \
+	done
