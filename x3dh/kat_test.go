@@ -71,7 +71,7 @@ func TestLibsignalSessionAsAlice(t *testing.T) {
 		IdentityKey:  publicKey(t, v["bob_identity_public"]),
 		SignedPreKey: publicKey(t, v["bob_signed_prekey_public"]),
 	}
-	s, err := initiate(ik, keyPair(t, v["alice_base_private"]), b)
+	s, err := initiate(ik, keyPair(t, v["alice_base_private"]), b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

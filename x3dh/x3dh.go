@@ -66,11 +66,11 @@ func Initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle) (Secr
 	if err := b.Verify(); err != nil {
 		return Secrets{}, err
 	}
-	return initiate(ik, ek, b)
+	return initiate(ik, ek, b, nil)
 }
 
 // initiate is Initiate after the bundle's signature was checked.
-func initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle) (Secrets, error) {
+func initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle, tr *Trace) (Secrets, error) {
 	pairs := []dhPair{
 		{ik.KeyPair, b.SignedPreKey},
 		{ek, b.IdentityKey},
@@ -79,7 +79,7 @@ func initiate(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle) (Secr
 	if b.PreKey != nil {
 		pairs = append(pairs, dhPair{ek, b.PreKey.Key})
 	}
-	return agree(pairs)
+	return agree(pairs, tr)
 }
 
 // ResponderKeys are the responder's private keys named by a PreKeySignalMessage.
@@ -94,6 +94,10 @@ type ResponderKeys struct {
 // values from his private keys and the initiator's identity and base keys.
 // The base key must be canonical and torsion-free.
 func Respond(k ResponderKeys, theirIdentity, theirBase identity.PublicKey) (Secrets, error) {
+	return respond(k, theirIdentity, theirBase, nil)
+}
+
+func respond(k ResponderKeys, theirIdentity, theirBase identity.PublicKey, tr *Trace) (Secrets, error) {
 	if err := theirBase.CheckCanonical(); err != nil {
 		return Secrets{}, fmt.Errorf("%w: %w", ErrBadBaseKey, err)
 	}
@@ -105,7 +109,7 @@ func Respond(k ResponderKeys, theirIdentity, theirBase identity.PublicKey) (Secr
 	if k.PreKey != nil {
 		pairs = append(pairs, dhPair{*k.PreKey, theirBase})
 	}
-	return agree(pairs)
+	return agree(pairs, tr)
 }
 
 // dhPair is one DH input: our private key and their public key.
@@ -114,8 +118,9 @@ type dhPair struct {
 	pub  identity.PublicKey
 }
 
-// agree computes F || DH1 || ... || DHn and applies KDF.
-func agree(pairs []dhPair) (Secrets, error) {
+// agree computes F || DH1 || ... || DHn and applies KDF. With a trace, it
+// records copies of the DH outputs and the result.
+func agree(pairs []dhPair, tr *Trace) (Secrets, error) {
 	km := make([]byte, 0, len(discontinuity)+len(pairs)*identity.SharedSecretSize)
 	km = append(km, discontinuity[:]...)
 	for i, p := range pairs {
@@ -125,9 +130,16 @@ func agree(pairs []dhPair) (Secrets, error) {
 			return Secrets{}, fmt.Errorf("x3dh: DH%d: %w", i+1, err)
 		}
 		km = append(km, dh[:]...)
+		if tr != nil {
+			tr.DH = append(tr.DH, dh)
+		}
 		clear(dh[:])
 	}
-	return KDF(km), nil
+	s := KDF(km)
+	if tr != nil {
+		tr.Secrets = s
+	}
+	return s, nil
 }
 
 // KDF is the specification's KDF(KM) (X3DH §2.2) with libsignal's
