@@ -14,6 +14,8 @@ func runInterop(ctx context.Context, env *environment, args []string) error {
 	switch args[0] {
 	case "peer":
 		return runPeer(ctx, env, args[1:])
+	case "referee":
+		return runReferee(ctx, env, args[1:])
 	default:
 		fmt.Fprintf(env.stderr, "blindpost interop: unknown subcommand %q\n", args[0])
 		return errUsage
