@@ -36,7 +36,7 @@ var (
 	bucketEnvelopes  = []byte("envelopes")
 	bucketOutbox     = []byte("outbox")
 	allBuckets       = [][]byte{bucketMeta, bucketSigned, bucketPreKeys, bucketSessions,
-		bucketIdentities, bucketContacts, bucketMessages, bucketEnvelopes, bucketOutbox}
+		bucketIdentities, bucketContacts, bucketMessages, bucketEnvelopes, bucketOutbox, bucketHeld}
 )
 
 // Meta keys.
