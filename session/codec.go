@@ -157,6 +157,9 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		if err := copyExact(s.Pending.BaseKey[:], p.BaseKey, "pending base key"); err != nil {
 			return s, err
 		}
+		if s.Pending.HasKyber != (rs.Version >= 4) {
+			return s, fmt.Errorf("pending prekey with kyber %t in a version %d session", s.Pending.HasKyber, rs.Version)
+		}
 	}
 	return s, nil
 }
@@ -180,6 +183,11 @@ func receiverFromPB(c *sessionpb.ReceiverChain) (ratchet.ReceiverChain, error) {
 		}
 		if sk.Index >= rc.Chain.Index {
 			return rc, fmt.Errorf("skipped key %d not behind the chain (%d)", sk.Index, rc.Chain.Index)
+		}
+		// The ratchet stores skipped keys oldest first, one per index: a
+		// repeated index would let a message decrypt twice.
+		if n := len(rc.Skipped); n > 0 && sk.Index <= rc.Skipped[n-1].Index {
+			return rc, fmt.Errorf("skipped key %d out of order after %d", sk.Index, rc.Skipped[n-1].Index)
 		}
 		rc.Skipped = append(rc.Skipped, sk)
 	}

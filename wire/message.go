@@ -255,7 +255,7 @@ func ParsePreKeySignalMessage(b []byte) (*PreKeySignalMessage, error) {
 		return nil, fmt.Errorf("%w: prekey message: version %d with kyber fields %t", ErrMalformed, v, hasKyber)
 	}
 	if m.Message, err = ParseSignalMessage(inner); err != nil {
-		return nil, fmt.Errorf("prekey message: embedded: %w", err)
+		return nil, fmt.Errorf("wire: prekey message: embedded: %w", err)
 	}
 	if m.Message.SessionVersion() != m.SessionVersion() {
 		return nil, fmt.Errorf("%w: prekey message version %d wraps a version %d message", ErrMalformed, m.SessionVersion(), m.Message.SessionVersion())

@@ -32,6 +32,11 @@ func walk(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, 
 		if l < 0 {
 			return protowire.ParseError(l)
 		}
+		if num > protowire.MaxValidNumber {
+			// ConsumeTag allows up to 2^31-1 for MessageSet; protobuf (and
+			// libsignal) refuse field numbers above 2^29-1.
+			return fmt.Errorf("field number %d out of range", num)
+		}
 		b = b[l:]
 		var v []byte
 		var n uint64
