@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/wire"
@@ -79,4 +80,19 @@ func computeMAC(macKey *[KeySize]byte, sender, receiver identity.PublicKey, data
 func verifyMAC(macKey *[KeySize]byte, sender, receiver identity.PublicKey, m *wire.SignalMessage) bool {
 	want := computeMAC(macKey, sender, receiver, m.MACInput())
 	return hmac.Equal(want[:], m.MAC[:])
+}
+
+// Open checks a message's MAC and decrypts it with message keys obtained
+// some other way than from a session: the provider's view in `blindpost
+// demo` uses it to show what holding a message key (key escrow) would
+// give, and that nothing else does. Sessions decrypt with State.Decrypt.
+func Open(mk MessageKeys, sender, receiver identity.PublicKey, m *wire.SignalMessage) ([]byte, error) {
+	if !verifyMAC(&mk.MACKey, sender, receiver, m) {
+		return nil, fmt.Errorf("%w: bad MAC", ErrInvalidMessage)
+	}
+	pt, err := decrypt(&mk, m.Ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	return pt, nil
 }

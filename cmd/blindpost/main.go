@@ -38,6 +38,11 @@ var errUsage = errors.New("usage")
 func commands() map[string]command {
 	return map[string]command{
 		"interop": {summary: "interoperability tools (peer, referee)", run: runInterop},
+		"demo":    {summary: "a conversation through an embedded relay, then the provider's view", run: runDemo},
+		"warrant": {summary: "export what a relay's database holds about one account", run: runWarrant},
+		"send":    {summary: "send messages to a contact (scriptable)", run: runSend},
+		"recv":    {summary: "receive messages as JSON lines (scriptable)", run: runRecv},
+		"relay":   {summary: "run the blind relay (websocket server)", run: runRelay},
 	}
 }
 

@@ -1,0 +1,186 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blindpost/blindpost/relay/store"
+	"github.com/blindpost/blindpost/relay/warrant"
+)
+
+func runDemo(t *testing.T, opts Options) (*Result, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	opts.Out = &out
+	res, err := Run(ctx, opts)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+func TestNormalProviderReadsNothing(t *testing.T) {
+	res, out := runDemo(t, Options{Mode: Normal})
+	if res.Messages != 12 || res.Readable != 0 {
+		t.Fatalf("messages %d, readable %d", res.Messages, res.Readable)
+	}
+	for _, want := range []string{"provider could read 0 of 12 messages", "WARRANT EXPORT for account \"alice\"",
+		"sent by this account, still queued: 2", "0 opened", "X3DH"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, l := range defaultScript {
+		if strings.Contains(out[strings.Index(out, "The provider's view"):], l.Text) {
+			t.Errorf("the provider's part of the output shows %q", l.Text)
+		}
+	}
+}
+
+func TestEscrowProviderReadsEverything(t *testing.T) {
+	res, out := runDemo(t, Options{Mode: Escrow})
+	if res.Messages != 12 || res.Readable != 12 {
+		t.Fatalf("messages %d, readable %d", res.Messages, res.Readable)
+	}
+	if !strings.Contains(out, "provider could read 12 of 12 messages") {
+		t.Error("no 12 of 12 line")
+	}
+}
+
+func TestGhostDetectedAfterVerification(t *testing.T) {
+	res, _ := runDemo(t, Options{Mode: Ghost})
+	if res.GhostReadUnverified != 3 {
+		t.Errorf("ghost read %d of 3 unverified messages", res.GhostReadUnverified)
+	}
+	if res.GhostReadVerified != 0 || res.RefusedAfterChange != 2 {
+		t.Errorf("after verification: ghost read %d, client refused %d (want 0 and 2)", res.GhostReadVerified, res.RefusedAfterChange)
+	}
+}
+
+// canaries returns n random strings that cannot appear by chance.
+func canaries(t *testing.T, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		b := make([]byte, 12)
+		rand.Read(b)
+		out[i] = "canary-" + hex.EncodeToString(b)
+	}
+	return out
+}
+
+// encodings are the forms a leaked canary could take on disk.
+func encodings(c string) [][]byte {
+	forms := [][]byte{[]byte(c), []byte(hex.EncodeToString([]byte(c))), []byte(strings.ToUpper(hex.EncodeToString([]byte(c))))}
+	// base64 at each of the three alignments, without the edge characters
+	// that depend on neighbouring bytes.
+	for shift := range 3 {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, shift), c...))
+		core := enc[4 : len(enc)-4]
+		forms = append(forms, []byte(core), []byte(strings.NewReplacer("+", "-", "/", "_").Replace(core)))
+	}
+	return forms
+}
+
+// scan reads every byte of every file under the given paths (free pages of
+// a database file included) and counts the canaries found in any form.
+func scan(t *testing.T, paths []string, extra [][]byte, cs []string) map[string]bool {
+	t.Helper()
+	var blobs [][]byte
+	for _, root := range paths {
+		filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs = append(blobs, b)
+			return nil
+		})
+	}
+	blobs = append(blobs, extra...)
+	found := map[string]bool{}
+	for _, c := range cs {
+		for _, form := range encodings(c) {
+			for _, b := range blobs {
+				if bytes.Contains(b, form) {
+					found[c] = true
+				}
+			}
+		}
+	}
+	return found
+}
+
+// TestCanariesNotHeldByTheRelay sends random canaries through the relay,
+// then searches the relay's data folder, its log and the warrant export
+// for each canary raw, hex and base64. The positive control runs the same
+// scanner on the clients' profiles, which keep message history in plain
+// text, so the test can fail.
+func TestCanariesNotHeldByTheRelay(t *testing.T) {
+	cs := canaries(t, 8)
+	script := make([]Line, len(cs))
+	for i, c := range cs {
+		from, to := "alice", "bob"
+		if i%3 == 1 && i < len(cs)-2 {
+			from, to = to, from
+		}
+		script[i] = Line{From: from, To: to, Text: c, Offline: i == len(cs)-2}
+	}
+	dir := t.TempDir()
+	if _, out := runDemo(t, Options{Mode: Normal, Dir: dir, Script: script}); !strings.Contains(out, "provider could read 0 of 8") {
+		t.Fatalf("unexpected result:\n%s", out)
+	}
+	r, err := store.OpenReadOnly(filepath.Join(dir, "relay"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exports [][]byte
+	for _, name := range []string{"alice", "bob"} {
+		rep, err := warrant.Export(context.Background(), r, name, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text, js bytes.Buffer
+		rep.WriteText(&text)
+		rep.WriteJSON(&js)
+		exports = append(exports, text.Bytes(), js.Bytes())
+	}
+	r.Close()
+	if found := scan(t, []string{filepath.Join(dir, "relay"), filepath.Join(dir, "relay.log")}, exports, cs); len(found) != 0 {
+		t.Fatalf("relay side holds %d of %d canaries: %v", len(found), len(cs), found)
+	}
+	if found := scan(t, []string{filepath.Join(dir, "clients")}, nil, cs); len(found) != len(cs) {
+		t.Fatalf("positive control: the clients' plain-text history shows %d of %d canaries", len(found), len(cs))
+	}
+	if st, err := os.Stat(filepath.Join(dir, "relay.log")); err != nil || st.Size() == 0 {
+		t.Fatalf("relay log missing or empty: %v", err)
+	}
+}
+
+// TestEscrowNotReachableFromClients checks that no package of the client
+// path depends on the insecure escrow package.
+func TestEscrowNotReachableFromClients(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../messenger", "../profile", "../session", "../relay/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasSuffix(pkg, "/escrow") || strings.HasSuffix(pkg, "/demo") {
+			t.Errorf("the client path depends on %s", pkg)
+		}
+	}
+
+}

@@ -1,0 +1,216 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/blindpost/blindpost/escrow"
+	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/messenger"
+	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/relay/store"
+	"github.com/blindpost/blindpost/relay/warrant"
+	"github.com/blindpost/blindpost/wire"
+)
+
+// provider takes the users offline, stops the relay, and looks at
+// everything the provider holds: the database, and a copy of every
+// envelope that passed (as a wiretap would keep).
+func (d *run) provider(ctx context.Context, archive *escrowArchive) error {
+	tapped := d.st.wiretap()
+	for _, u := range d.users {
+		u.stop()
+	}
+	if err := d.stopRelay(); err != nil {
+		return err
+	}
+	d.out.section("The provider's view")
+	d.out.step("The demo now plays the provider: it opens the relay's database read-only, as an operator served with a warrant would")
+	r, err := store.OpenReadOnly(filepath.Join(d.phase, "relay"), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for _, name := range []string{"alice", "bob"} {
+		rep, err := warrant.Export(ctx, r, name, time.Now())
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		if err := rep.WriteText(&b); err != nil {
+			return err
+		}
+		d.out.printf("\n%s", indent(b.String()))
+	}
+
+	d.out.section("Can the provider read the messages?")
+	d.out.step("Besides the database it kept a copy of all %d envelopes that passed through the relay (ciphertext and metadata)", len(tapped))
+	ids, err := identities(ctx, r, tapped)
+	if err != nil {
+		return err
+	}
+	candidates := candidateKeys(ids, tapped)
+	attempts, opened := tryKeys(tapped, ids, candidates)
+	d.out.step("It tries every key it holds: %d candidate 32-byte values (identity keys, every public key in the message headers", len(candidates))
+	d.out.detail("and ciphertext digests), each as a message key, a message seed and a chain key, on every envelope: %d attempts, %d opened", attempts, opened)
+	readable := 0
+	if archive != nil {
+		readable, err = d.openEscrow(archive, tapped, ids)
+		if err != nil {
+			return err
+		}
+	}
+	d.result.Readable = readable
+	d.out.section("Result")
+	d.out.printf("provider could read %d of %d messages\n", readable, d.result.Messages)
+	if archive == nil {
+		d.out.printf("It holds metadata only: who is registered, with which public keys, who wrote to whom, when, and how large\n")
+		d.out.printf("each message was. The message keys exist only on Alice's and Bob's devices, one per message, and are\n")
+		d.out.printf("deleted after use. What a provider could still do: ship a modified client, or hand out its own keys\n")
+		d.out.printf("for a user (try `blindpost demo --ghost`); safety numbers are how users detect the latter.\n")
+	} else {
+		d.out.printf("With key escrow the provider reads everything, for every user, whenever it (or anyone holding its\n")
+		d.out.printf("escrow key) decides to: the end-to-end guarantee is gone.\n")
+	}
+	return nil
+}
+
+// identities maps each account in the envelopes to its identity key, as
+// the relay's database records it.
+func identities(ctx context.Context, r store.Reader, tapped []store.Envelope) (map[string]identity.PublicKey, error) {
+	ids := map[string]identity.PublicKey{}
+	for _, e := range tapped {
+		for _, name := range []string{e.Sender.Name, e.Recipient.Name} {
+			if _, ok := ids[name]; ok {
+				continue
+			}
+			a, err := r.Account(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			ids[name] = a.IdentityKey
+		}
+	}
+	return ids, nil
+}
+
+// signalMessage extracts the Double Ratchet message from an envelope's
+// content, as anyone can parse the wire format.
+func signalMessage(e store.Envelope) (*wire.SignalMessage, bool) {
+	switch e.Type {
+	case wire.TypeSignal:
+		m, err := wire.ParseSignalMessage(e.Content)
+		return m, err == nil
+	case wire.TypePreKey:
+		pm, err := wire.ParsePreKeySignalMessage(e.Content)
+		if err != nil {
+			return nil, false
+		}
+		return pm.Message, true
+	}
+	return nil, false
+}
+
+// candidateKeys collects every 32-byte value the provider holds.
+func candidateKeys(ids map[string]identity.PublicKey, tapped []store.Envelope) [][32]byte {
+	seen := map[[32]byte]bool{}
+	var out [][32]byte
+	add := func(k [32]byte) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, k := range ids {
+		add(k)
+	}
+	for _, e := range tapped {
+		add(sha256.Sum256(e.Content))
+		if m, ok := signalMessage(e); ok {
+			add(m.RatchetKey)
+		}
+		if e.Type == wire.TypePreKey {
+			if pm, err := wire.ParsePreKeySignalMessage(e.Content); err == nil {
+				add(pm.BaseKey)
+				add(pm.IdentityKey)
+			}
+		}
+	}
+	return out
+}
+
+// tryKeys runs the recipient's own MAC check and decryption with each
+// candidate in three roles, on every envelope.
+func tryKeys(tapped []store.Envelope, ids map[string]identity.PublicKey, candidates [][32]byte) (attempts, opened int) {
+	for _, e := range tapped {
+		m, ok := signalMessage(e)
+		if !ok {
+			continue
+		}
+		sender, receiver := ids[e.Sender.Name], ids[e.Recipient.Name]
+		for _, k := range candidates {
+			_, seedFromChain := ratchet.KDFCK(ratchet.ChainKey{Key: k})
+			for _, mk := range []ratchet.MessageKeys{
+				{CipherKey: k, MACKey: k, IV: [16]byte(k[:16])},
+				ratchet.DeriveMessageKeys(ratchet.MessageSeed(k), nil),
+				ratchet.DeriveMessageKeys(seedFromChain, nil),
+			} {
+				attempts++
+				if _, err := ratchet.Open(mk, sender, receiver, m); err == nil {
+					opened++
+				}
+			}
+		}
+	}
+	return attempts, opened
+}
+
+// openEscrow is what key escrow gives the provider: it opens each capsule
+// with its escrow key and decrypts the matching envelope.
+func (d *run) openEscrow(a *escrowArchive, tapped []store.Envelope, ids map[string]identity.PublicKey) (int, error) {
+	keys := map[escrow.Tag]ratchet.MessageKeys{}
+	for _, c := range a.capsules {
+		tag, mk, err := escrow.Open(a.key, c)
+		if err != nil {
+			return 0, err
+		}
+		keys[tag] = mk
+	}
+	d.out.step("But it also holds the escrow key: it opens %d capsules the clients were made to send, one per message", len(a.capsules))
+	read := 0
+	for _, e := range tapped {
+		m, ok := signalMessage(e)
+		if !ok {
+			continue
+		}
+		mk, ok := keys[escrow.Tag{RatchetKey: m.RatchetKey, Counter: m.Counter}]
+		if !ok {
+			continue
+		}
+		pt, err := ratchet.Open(mk, ids[e.Sender.Name], ids[e.Recipient.Name], m)
+		if err != nil {
+			continue
+		}
+		text, isText, err := messenger.PayloadText(pt)
+		if err != nil || !isText {
+			continue
+		}
+		read++
+		d.out.detail("%s -> %s at %s: %q", e.Sender.Name, e.Recipient.Name, e.ServerTime.Format("15:04:05"), text)
+	}
+	return read, nil
+}
+
+func indent(s string) string {
+	var b bytes.Buffer
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	return b.String()
+}

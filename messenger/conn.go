@@ -1,0 +1,209 @@
+package messenger
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/blindpost/blindpost/relay/client"
+)
+
+// Connect dials the relay, registers this device (which also authenticates
+// the connection; registering again with the same identity key is
+// harmless), keeps the prekeys on the relay topped up, and sends whatever
+// the outbox holds. The connection stays in use until Close or until it
+// drops.
+func (m *Messenger) Connect(ctx context.Context) (*client.Client, error) {
+	c, err := client.Dial(ctx, m.cfg.Relay, client.Options{Rand: m.cfg.Rand, Logger: m.log})
+	if err != nil {
+		return nil, fmt.Errorf("messenger: connect %s: %w", m.cfg.Relay, err)
+	}
+	if _, err := c.Register(ctx, client.Registration{
+		Name: m.acct.Name, DeviceID: DeviceID, RegistrationID: m.acct.RegistrationID, IdentityKey: m.acct.Identity,
+	}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("messenger: register as %s: %w", m.acct.Name, err)
+	}
+	if err := m.maintainKeys(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	m.connMu.Lock()
+	old := m.conn
+	m.conn = c
+	m.connMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	m.emit(Event{Kind: EventConnected})
+	if err := m.FlushOutbox(ctx); err != nil {
+		m.log.Warn("outbox not flushed", "err", err)
+	}
+	return c, nil
+}
+
+// Close closes the relay connection, if any.
+func (m *Messenger) Close() error {
+	m.connMu.Lock()
+	c := m.conn
+	m.conn = nil
+	m.connMu.Unlock()
+	if c != nil {
+		return c.Close()
+	}
+	return nil
+}
+
+func (m *Messenger) current() (*client.Client, error) {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	if m.conn == nil {
+		return nil, ErrNotConnected
+	}
+	select {
+	case <-m.conn.Done():
+		return nil, ErrNotConnected
+	default:
+	}
+	return m.conn, nil
+}
+
+// maintainKeys uploads a signed prekey when the relay has none or ours is
+// due for rotation, and a batch of one-time prekeys when few are left.
+func (m *Messenger) maintainKeys(ctx context.Context, c *client.Client) error {
+	counts, err := c.CountPreKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("messenger: %w", err)
+	}
+	p, now := m.cfg.Profile, m.cfg.Now()
+	var up client.PreKeyUpload
+	spk, ok, err := p.LatestSignedPreKey()
+	if err != nil {
+		return err
+	}
+	if !ok || now.Sub(time.UnixMilli(spk.Created)) > SignedPreKeyRotation {
+		if spk, err = p.NewSignedPreKey(m.cfg.Rand, now); err != nil {
+			return err
+		}
+		s := client.PublicSignedPreKey(spk)
+		up.SignedPreKey = &s
+		if err := p.PruneSignedPreKeys(now.Add(-signedPreKeyGrace)); err != nil {
+			return err
+		}
+	} else if !counts.SignedPreKey {
+		s := client.PublicSignedPreKey(spk)
+		up.SignedPreKey = &s
+	}
+	if counts.PreKeys < preKeyLow {
+		keys, err := p.NewPreKeys(m.cfg.Rand, PreKeyBatch)
+		if err != nil {
+			return err
+		}
+		up.PreKeys = client.PublicPreKeys(keys)
+	}
+	if up.SignedPreKey == nil && up.PreKeys == nil {
+		return nil
+	}
+	if err := c.UploadPreKeys(ctx, up); err != nil {
+		return fmt.Errorf("messenger: %w", err)
+	}
+	m.log.Info("prekeys uploaded", "signed", up.SignedPreKey != nil, "one_time", len(up.PreKeys))
+	return nil
+}
+
+// Run keeps a connection to the relay and handles incoming envelopes until
+// ctx ends, reconnecting with exponential backoff (0.25 s doubling to
+// 30 s, with jitter) when the connection drops or cannot be made.
+func (m *Messenger) Run(ctx context.Context) error {
+	backoff := backoffMin
+	for {
+		c, err := m.Connect(ctx)
+		if err == nil {
+			backoff = backoffMin
+			err = m.serve(ctx, c)
+		}
+		if ctx.Err() != nil {
+			m.Close()
+			return ctx.Err()
+		}
+		m.emit(Event{Kind: EventDisconnected, Err: err})
+		wait := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(2*backoff, backoffMax)
+		select {
+		case <-ctx.Done():
+			m.Close()
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+const (
+	backoffMin = 250 * time.Millisecond
+	backoffMax = 30 * time.Second
+)
+
+// serve handles envelopes on c until it drops or ctx ends.
+func (m *Messenger) serve(ctx context.Context, c *client.Client) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.Done():
+			return fmt.Errorf("messenger: connection lost: %w", c.Err())
+		case env := <-c.Envelopes():
+			if err := m.HandleEnvelope(ctx, c, env); err != nil {
+				m.log.Warn("envelope not handled; it stays on the relay", "err", err)
+				c.Close()
+				return err
+			}
+		}
+	}
+}
+
+// Receive handles envelopes on c until the relay has pushed its whole
+// queue and then wait has passed with nothing new; for `blindpost recv`.
+func (m *Messenger) Receive(ctx context.Context, c *client.Client, wait time.Duration) error {
+	empty := c.QueueEmpty()
+	var idle <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.Done():
+			return fmt.Errorf("messenger: connection lost: %w", c.Err())
+		case <-empty:
+			// Every envelope queued before the notice was read before it:
+			// handle those already buffered, then start waiting.
+			empty = nil
+			if err := m.drain(ctx, c); err != nil {
+				return err
+			}
+			idle = time.After(wait)
+		case <-idle:
+			return m.drain(ctx, c)
+		case env := <-c.Envelopes():
+			if err := m.HandleEnvelope(ctx, c, env); err != nil {
+				return err
+			}
+			if empty == nil {
+				idle = time.After(wait)
+			}
+		}
+	}
+}
+
+// drain handles the envelopes already buffered on c.
+func (m *Messenger) drain(ctx context.Context, c *client.Client) error {
+	for {
+		select {
+		case env := <-c.Envelopes():
+			if err := m.HandleEnvelope(ctx, c, env); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
