@@ -31,6 +31,11 @@ const (
 	// does is dropped.
 	maxPendingEnvelopes = 4096
 
+	// envelopeBuffer is the capacity of the Envelopes channel: enough for
+	// a consumer to take a batch at once (and acknowledge it with one
+	// Ack), small enough not to weigh on idle clients.
+	envelopeBuffer = 64
+
 	// maxFrameSize caps a frame from the relay: a full window of maximal
 	// envelopes still comes one frame at a time.
 	maxFrameSize = 1 << 20
@@ -95,7 +100,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		rand:       opts.Rand,
 		log:        opts.Logger,
 		waiting:    make(map[uint64]chan *relaypb.Response),
-		envelopes:  make(chan Envelope),
+		envelopes:  make(chan Envelope, envelopeBuffer),
 		queueEmpty: make(chan struct{}),
 		done:       make(chan struct{}),
 		closing:    make(chan struct{}),
