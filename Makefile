@@ -9,9 +9,11 @@ build:
 	$(GO) build -o blindpost ./cmd/blindpost
 
 # Everything: vet, the unit and property tests, the interop runs against
-# libsignal-client (npm) and go.mau.fi/libsignal (its own module).
+# libsignal-client (npm) and go.mau.fi/libsignal (its own module), the
+# labs' browser test (Chromium) and the chat's terminal test (tmux). The
+# *_REQUIRED variables turn "skipped: tool missing" into failures.
 test: interop-deps vet
-	BLINDPOST_INTEROP_REQUIRED=1 $(GO) test -count=1 ./...
+	BLINDPOST_INTEROP_REQUIRED=1 BLINDPOST_BROWSER_REQUIRED=1 BLINDPOST_TUI_REQUIRED=1 $(GO) test -count=1 ./...
 	cd interop/gomau && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 vet:

@@ -152,7 +152,10 @@ func (m *Messenger) serve(ctx context.Context, c *client.Client) error {
 			return ctx.Err()
 		case <-c.Done():
 			return fmt.Errorf("messenger: connection lost: %w", c.Err())
-		case env := <-c.Envelopes():
+		case env, ok := <-c.Envelopes():
+			if !ok {
+				return fmt.Errorf("messenger: connection lost: %w", c.Err())
+			}
 			if err := m.HandleEnvelope(ctx, c, env); err != nil {
 				m.log.Warn("envelope not handled; it stays on the relay", "err", err)
 				c.Close()
@@ -183,7 +186,10 @@ func (m *Messenger) Receive(ctx context.Context, c *client.Client, wait time.Dur
 			idle = time.After(wait)
 		case <-idle:
 			return m.drain(ctx, c)
-		case env := <-c.Envelopes():
+		case env, ok := <-c.Envelopes():
+			if !ok {
+				return fmt.Errorf("messenger: connection lost: %w", c.Err())
+			}
 			if err := m.HandleEnvelope(ctx, c, env); err != nil {
 				return err
 			}
@@ -198,7 +204,10 @@ func (m *Messenger) Receive(ctx context.Context, c *client.Client, wait time.Dur
 func (m *Messenger) drain(ctx context.Context, c *client.Client) error {
 	for {
 		select {
-		case env := <-c.Envelopes():
+		case env, ok := <-c.Envelopes():
+			if !ok {
+				return nil
+			}
 			if err := m.HandleEnvelope(ctx, c, env); err != nil {
 				return err
 			}

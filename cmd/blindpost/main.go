@@ -38,6 +38,7 @@ var errUsage = errors.New("usage")
 func commands() map[string]command {
 	return map[string]command{
 		"interop": {summary: "interoperability tools (peer, referee)", run: runInterop},
+		"lab":     {summary: "teaching labs: X3DH and ratchet walk-throughs, attacks, the visual ratchet", run: runLab},
 		"demo":    {summary: "a conversation through an embedded relay, then the provider's view", run: runDemo},
 		"warrant": {summary: "export what a relay's database holds about one account", run: runWarrant},
 		"send":    {summary: "send messages to a contact (scriptable)", run: runSend},

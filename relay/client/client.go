@@ -351,16 +351,28 @@ func (c *Client) do(ctx context.Context, req *relaypb.Request) (*relaypb.Respons
 	}
 	select {
 	case r := <-ch:
-		if r.Status != relaypb.Status_STATUS_OK {
-			return r, &StatusError{Status: r.Status, Reason: r.Reason}
-		}
-		return r, nil
+		return responseResult(r)
 	case <-ctx.Done():
 		c.forget(req.Id)
 		return nil, fmt.Errorf("client: %w", ctx.Err())
 	case <-c.done:
+		// The reader delivers a response before it notices the close that
+		// may follow it (a refused authentication is answered, then
+		// closed): prefer the answer when there is one.
+		select {
+		case r := <-ch:
+			return responseResult(r)
+		default:
+		}
 		return nil, fmt.Errorf("client: connection closed: %w", c.Err())
 	}
+}
+
+func responseResult(r *relaypb.Response) (*relaypb.Response, error) {
+	if r.Status != relaypb.Status_STATUS_OK {
+		return r, &StatusError{Status: r.Status, Reason: r.Reason}
+	}
+	return r, nil
 }
 
 func (c *Client) forget(id uint64) {

@@ -1,0 +1,70 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Options are what a lab run may set; the zero value of a field means its
+// default.
+type Options struct {
+	// Seed is the only source of the lab's randomness.
+	Seed uint64
+	// StealAfter is the message after which the thief copies Bob's state
+	// (forward-secrecy and post-compromise); 0 means the lab's default.
+	StealAfter int
+}
+
+// Lab is one `blindpost lab` walk-through or attack.
+type Lab struct {
+	Name    string // as typed after "blindpost lab" or "blindpost lab attack"
+	Summary string
+	// Steal reports whether the lab takes --steal-after.
+	Steal bool
+	Run   func(w io.Writer, o Options) error
+}
+
+// ErrNotAvailable is returned by a lab whose protocol blindpost does not
+// implement yet.
+var ErrNotAvailable = errors.New("lab: not available yet")
+
+// Walkthroughs are the `blindpost lab NAME` labs, in the order of
+// docs/labs.
+func Walkthroughs() []Lab {
+	return []Lab{
+		{Name: "x3dh", Summary: "X3DH step by step: DH1..DH4, SK, the first message",
+			Run: func(w io.Writer, o Options) error { return X3DH(w, o.Seed) }},
+		{Name: "ratchet", Summary: "the Double Ratchet step by step: root, chain and message keys, headers",
+			Run: func(w io.Writer, o Options) error { return Ratchet(w, o.Seed) }},
+		{Name: "pqxdh", Summary: "PQXDH step by step (not available yet)",
+			Run: func(io.Writer, Options) error { return PQXDH() }},
+	}
+}
+
+// Attacks are the `blindpost lab attack NAME` labs, in the order of
+// docs/labs.
+func Attacks() []Lab {
+	return []Lab{
+		{Name: "forward-secrecy", Summary: "a thief copies Bob's state: which earlier messages can it read?",
+			Steal: true, Run: ForwardSecrecy},
+		{Name: "post-compromise", Summary: "the same thief keeps listening: when is it locked out?",
+			Steal: true, Run: PostCompromise},
+		{Name: "out-of-order", Summary: "late, reordered and replayed messages; skipped keys",
+			Run: func(w io.Writer, o Options) error { return OutOfOrder(w, o.Seed) }},
+		{Name: "mitm", Summary: "a man in the middle, without and with safety-number verification",
+			Run: func(w io.Writer, o Options) error { return MITM(w, o.Seed) }},
+		{Name: "prekey-exhaustion", Summary: "one-time prekeys run out: X3DH without DH4, and what a later thief gains",
+			Run: func(w io.Writer, o Options) error { return PrekeyExhaustion(w, o.Seed) }},
+		{Name: "provider", Summary: "what the relay holds, and why it cannot hand over content",
+			Run: func(w io.Writer, o Options) error { return Provider(w, o.Seed) }},
+	}
+}
+
+// PQXDH is the PQXDH walk-through. blindpost has no post-quantum key
+// agreement yet, so it only says so: a lab never shows values that the
+// protocol code did not compute.
+func PQXDH() error {
+	return fmt.Errorf("%w: pqxdh: blindpost does not implement PQXDH (X25519 + ML-KEM) or SPQR yet; "+
+		"this lab will print their values once the protocol code exists. Try `blindpost lab x3dh`", ErrNotAvailable)
+}
