@@ -89,15 +89,21 @@ func (d *run) ghost(ctx context.Context) error {
 	return nil
 }
 
+// startPair starts a relay with its data in d.dir/sub and Alice and Bob
+// on it.
+func (d *run) startPair(ctx context.Context, sub string) (alice, bob *user, err error) {
+	if err := d.startRelay(filepath.Join(d.dir, sub)); err != nil {
+		return nil, nil, err
+	}
+	if alice, err = d.user(ctx, "alice"); err != nil {
+		return nil, nil, err
+	}
+	bob, err = d.user(ctx, "bob")
+	return alice, bob, err
+}
+
 func (d *run) ghostUnverified(ctx context.Context) error {
-	if err := d.startRelay(filepath.Join(d.dir, "unverified")); err != nil {
-		return err
-	}
-	alice, err := d.user(ctx, "alice")
-	if err != nil {
-		return err
-	}
-	bob, err := d.user(ctx, "bob")
+	alice, bob, err := d.startPair(ctx, "unverified")
 	if err != nil {
 		return err
 	}
@@ -136,14 +142,7 @@ func (d *run) ghostUnverified(ctx context.Context) error {
 }
 
 func (d *run) ghostVerified(ctx context.Context) error {
-	if err := d.startRelay(filepath.Join(d.dir, "verified")); err != nil {
-		return err
-	}
-	alice, err := d.user(ctx, "alice")
-	if err != nil {
-		return err
-	}
-	bob, err := d.user(ctx, "bob")
+	alice, bob, err := d.startPair(ctx, "verified")
 	if err != nil {
 		return err
 	}
