@@ -184,6 +184,13 @@ func (m *Messenger) SafetyNumber(name string) (fingerprint.Fingerprint, error) {
 	if !ok {
 		return fingerprint.Fingerprint{}, fmt.Errorf("messenger: no identity key known for %s yet", name)
 	}
+	return m.SafetyNumberFor(name, theirs)
+}
+
+// SafetyNumberFor returns the safety number the conversation with name
+// would have if name's identity key were theirs: what the user compares
+// before approving a changed key.
+func (m *Messenger) SafetyNumberFor(name string, theirs identity.PublicKey) (fingerprint.Fingerprint, error) {
 	return fingerprint.NewStandard([]byte(m.acct.Name), m.acct.Identity.Public, []byte(name), theirs)
 }
 

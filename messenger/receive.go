@@ -27,6 +27,16 @@ func (m *Messenger) HandleEnvelope(ctx context.Context, c *client.Client, e clie
 	if err != nil {
 		return err
 	}
+	if !seen && ValidName(e.Sender) != nil {
+		// The relay enforces its name rules; a sender name outside them
+		// comes from a relay not to be believed. Never make it a contact.
+		m.emit(Event{Kind: EventDropped, Err: fmt.Errorf("messenger: envelope from an invalid sender name %q", e.Sender)})
+		err = m.cfg.Profile.RecordIncoming(nil, key, nil)
+		seen = true
+	}
+	if err != nil {
+		return err
+	}
 	if !seen {
 		switch e.Kind {
 		case client.KindIdentityChange:

@@ -41,9 +41,11 @@ func commands() map[string]command {
 		"lab":     {summary: "teaching labs: X3DH and ratchet walk-throughs, attacks, the visual ratchet", run: runLab},
 		"demo":    {summary: "a conversation through an embedded relay, then the provider's view", run: runDemo},
 		"warrant": {summary: "export what a relay's database holds about one account", run: runWarrant},
+		"chat":    {summary: "chat in the terminal: contacts, conversations, safety numbers", run: runChat},
 		"send":    {summary: "send messages to a contact (scriptable)", run: runSend},
 		"recv":    {summary: "receive messages as JSON lines (scriptable)", run: runRecv},
 		"relay":   {summary: "run the blind relay (websocket server)", run: runRelay},
+
 	}
 }
 
