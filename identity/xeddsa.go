@@ -78,10 +78,10 @@ func calculateKeyPair(k PrivateKey) (*edwards25519.Point, *edwards25519.Scalar) 
 }
 
 // Verify reports whether sig is a valid XEdDSA signature of message by pub
-// (XEdDSA §2.3, xeddsa_verify), with libsignal's two extensions: the sign
-// bit of the Edwards key travels in the top bit of the signature (libsignal
-// signs that way for compatibility with its Java ancestor), and s must only
-// be below 2^253 rather than below q.
+// (XEdDSA §2.3, xeddsa_verify: s must be below 2^|q| = 2^253), with
+// libsignal's extension: the sign bit of the Edwards key travels in the
+// top bit of the signature (libsignal signs that way for compatibility with
+// its Java ancestor). As in libsignal, u is reduced mod p, not refused.
 func Verify(pub PublicKey, message, sig []byte) bool {
 	if len(sig) != SignatureSize {
 		return false

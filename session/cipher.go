@@ -171,7 +171,8 @@ func (c *Cipher) decryptWithRecord(rec Record, m *wire.SignalMessage) (Record, [
 		if err == nil {
 			return rec.withCurrent(st), pt, nil
 		}
-		if errors.Is(err, ErrDuplicate) {
+		// A duplicate, or a local failure (no randomness), is final.
+		if errors.Is(err, ErrDuplicate) || !errors.Is(err, ErrInvalidMessage) {
 			return rec, nil, err
 		}
 		errs = append(errs, err)
@@ -181,7 +182,7 @@ func (c *Cipher) decryptWithRecord(rec Record, m *wire.SignalMessage) (Record, [
 		if err == nil {
 			return rec.promoteArchived(i, st), pt, nil
 		}
-		if errors.Is(err, ErrDuplicate) {
+		if errors.Is(err, ErrDuplicate) || !errors.Is(err, ErrInvalidMessage) {
 			return rec, nil, err
 		}
 		errs = append(errs, err)

@@ -12,7 +12,8 @@ import (
 )
 
 // recordSchemaVersion is the version of proto/session.proto written by
-// MarshalRecord. UnmarshalRecord refuses newer ones.
+// MarshalRecord. UnmarshalRecord accepts exactly this version: an older
+// one does not exist yet, and a newer one is refused rather than guessed.
 const recordSchemaVersion = 1
 
 // ErrCorruptRecord is wrapped by every UnmarshalRecord error.
@@ -140,6 +141,11 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		if err != nil {
 			return s, fmt.Errorf("receiver chain %d: %w", i, err)
 		}
+		for _, other := range rs.Receivers {
+			if other.RatchetKey == rc.RatchetKey {
+				return s, fmt.Errorf("receiver chain %d repeats a ratchet key", i)
+			}
+		}
 		rs.Receivers = append(rs.Receivers, rc)
 	}
 	s.LocalRegistrationID = pb.LocalRegistrationId
@@ -156,6 +162,9 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		}
 		if err := copyExact(s.Pending.BaseKey[:], p.BaseKey, "pending base key"); err != nil {
 			return s, err
+		}
+		if s.Pending.BaseKey != s.BaseKey {
+			return s, errors.New("pending base key differs from the session's base key")
 		}
 		if s.Pending.HasKyber != (rs.Version >= 4) {
 			return s, fmt.Errorf("pending prekey with kyber %t in a version %d session", s.Pending.HasKyber, rs.Version)

@@ -307,10 +307,20 @@ func corruptions() []corruption {
 		{name: "40 archived states", ok: true, mutate: func(pb *sessionpb.SessionRecord) { pb.Previous = clones(pb.Previous[0], MaxArchivedStates) }},
 		{name: "41 archived states", mutate: func(pb *sessionpb.SessionRecord) { pb.Previous = clones(pb.Previous[0], MaxArchivedStates+1) }},
 		{name: "5 receiver chains", ok: true, mutate: func(pb *sessionpb.SessionRecord) {
-			pb.Current.Receivers = clones(pb.Current.Receivers[0], ratchet.MaxReceiverChains)
+			pb.Current.Receivers = distinctChains(pb.Current.Receivers[0], ratchet.MaxReceiverChains)
+		}},
+		{name: "2 receiver chains with one ratchet key", mutate: func(pb *sessionpb.SessionRecord) {
+			pb.Current.Receivers = clones(pb.Current.Receivers[0], 2)
+		}},
+		{name: "pending base key differs from the base key", mutate: func(pb *sessionpb.SessionRecord) {
+			if pb.Current.Pending == nil {
+				pb.Current.Pending = &sessionpb.PendingPreKey{}
+			}
+			pb.Current.Pending.BaseKey = make([]byte, 32)
+			pb.Current.Pending.BaseKey[0] = pb.Current.BaseKey[0] ^ 1
 		}},
 		{name: "6 receiver chains", mutate: func(pb *sessionpb.SessionRecord) {
-			pb.Current.Receivers = clones(pb.Current.Receivers[0], ratchet.MaxReceiverChains+1)
+			pb.Current.Receivers = distinctChains(pb.Current.Receivers[0], ratchet.MaxReceiverChains+1)
 		}},
 		{name: "6 receiver chains in an archived state", mutate: func(pb *sessionpb.SessionRecord) {
 			pb.Previous[0].Receivers = clones(pb.Previous[0].Receivers[0], ratchet.MaxReceiverChains+1)
@@ -347,6 +357,16 @@ func clones[T proto.Message](m T, n int) []T {
 	out := make([]T, n)
 	for i := range out {
 		out[i] = proto.Clone(m).(T)
+	}
+	return out
+}
+
+// distinctChains returns n copies of rc, each with its own ratchet key.
+func distinctChains(rc *sessionpb.ReceiverChain, n int) []*sessionpb.ReceiverChain {
+	out := clones(rc, n)
+	for i, c := range out {
+		c.RatchetPublic = append([]byte(nil), c.RatchetPublic...)
+		c.RatchetPublic[0] ^= byte(i)
 	}
 	return out
 }

@@ -1,0 +1,141 @@
+package session
+
+import (
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"testing"
+)
+
+// The rows of bench/ (docs/performance.md), blindpost only: session
+// setup, then messages in an established session through Cipher and a
+// MemoryStore. One op is one message (setup: one session), so allocs/op is
+// the steady-state allocations per message. Run with
+//
+//	go test -run '^$' -bench . -benchmem ./session/
+//
+// bench/cmd/compare runs the same rows next to go.mau.fi/libsignal and the
+// primitive floor.
+
+// benchBurst is the number of messages of one out-of-order burst.
+const benchBurst = 16
+
+func benchPlaintext(size int) []byte {
+	b := make([]byte, size)
+	_, _ = mrand.NewChaCha8([32]byte{byte(size), byte(size >> 8)}).Read(b) // never fails
+	return b
+}
+
+// established returns Alice and Bob after one message each way: Alice no
+// longer sends prekey messages, and her next message carries a ratchet key
+// Bob has not seen.
+func established(b *testing.B) (*party, *party) {
+	b.Helper()
+	alice, bob := pair(b, true)
+	bob.recv(b, alice, alice.send(b, bob, []byte("first")))
+	alice.recv(b, bob, bob.send(b, alice, []byte("reply")))
+	return alice, bob
+}
+
+func BenchmarkRows(b *testing.B) {
+	b.Run("setup", benchSetup)
+	for _, sz := range []struct {
+		name string
+		size int
+	}{{"100B", 100}, {"4KiB", 4096}} {
+		pt := benchPlaintext(sz.size)
+		b.Run("oneway_"+sz.name, func(b *testing.B) {
+			alice, bob := established(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				bob.recv(b, alice, alice.send(b, bob, pt))
+			}
+		})
+		b.Run("alternating_"+sz.name, func(b *testing.B) {
+			alice, bob := established(b)
+			b.ReportAllocs()
+			from, to := alice, bob
+			for b.Loop() {
+				to.recv(b, from, from.send(b, to, pt))
+				from, to = to, from
+			}
+		})
+	}
+	b.Run("out_of_order", func(b *testing.B) {
+		pt := benchPlaintext(100)
+		alice, bob := established(b)
+		b.ReportAllocs()
+		burst := make([]sent, 0, benchBurst)
+		for b.Loop() {
+			burst = append(burst, alice.send(b, bob, pt))
+			if len(burst) < benchBurst {
+				continue
+			}
+			for i := len(burst) - 1; i >= 0; i-- {
+				bob.recv(b, alice, burst[i])
+			}
+			burst = burst[:0]
+		}
+	})
+}
+
+// benchSetup: Alice processes Bob's bundle (with a one-time prekey) and
+// encrypts a first 100-byte message; Bob decrypts it. Fresh identities and
+// prekeys for each op are made with the timer stopped.
+func benchSetup(b *testing.B) {
+	pt := benchPlaintext(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		alice, bob := newParty(b, "alice", rand.Reader), newParty(b, "bob", rand.Reader)
+		bundle := bob.bundle(b, true)
+		b.StartTimer()
+		if err := alice.cipher.ProcessBundle(bob.addr, bundle); err != nil {
+			b.Fatal(err)
+		}
+		bob.recv(b, alice, alice.send(b, bob, pt))
+	}
+}
+
+// BenchmarkRecordCodec measures what a persistent store would add to each
+// message: marshalling the record after the operation and unmarshalling it
+// before the next. The record is Bob's after a mixed conversation: five
+// receiver chains and one skipped key.
+func BenchmarkRecordCodec(b *testing.B) {
+	alice, bob := established(b)
+	pt := benchPlaintext(100)
+	for i := range 12 {
+		from, to := alice, bob
+		if i%2 == 1 {
+			from, to = bob, alice
+		}
+		to.recv(b, from, from.send(b, to, pt))
+	}
+	alice.send(b, bob, pt) // never delivered: Bob keeps its key as skipped
+	bob.recv(b, alice, alice.send(b, bob, pt))
+	rec, ok, err := bob.store.Record(alice.addr)
+	if err != nil || !ok {
+		b.Fatalf("no record: %v", err)
+	}
+	raw, err := MarshalRecord(rec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := MarshalRecord(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "record-bytes")
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := UnmarshalRecord(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(raw)), "record-bytes")
+	})
+}
