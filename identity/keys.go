@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"crypto/ecdh"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -99,14 +98,7 @@ func GenerateKeyPair(rand io.Reader) (KeyPair, error) {
 // one libsignal would store.
 func NewKeyPair(private [PrivateKeySize]byte) (KeyPair, error) {
 	priv := clamp(private)
-	k, err := ecdh.X25519().NewPrivateKey(priv[:])
-	if err != nil {
-		return KeyPair{}, fmt.Errorf("identity: internal error: %w", err)
-	}
-	var kp KeyPair
-	kp.Private = priv
-	copy(kp.Public[:], k.PublicKey().Bytes())
-	return kp, nil
+	return KeyPair{Public: basepointMul(&priv), Private: priv}, nil
 }
 
 func clamp(k [PrivateKeySize]byte) PrivateKey {
@@ -127,27 +119,14 @@ func (k KeyPair) DH(peer PublicKey) ([SharedSecretSize]byte, error) {
 
 // DH computes X25519(k, peer); see KeyPair.DH.
 func (k PrivateKey) DH(peer PublicKey) ([SharedSecretSize]byte, error) {
-	var out [SharedSecretSize]byte
 	if !peer.IsCanonical() {
-		return out, ErrNonCanonical
+		return [SharedSecretSize]byte{}, ErrNonCanonical
 	}
-	priv, err := ecdh.X25519().NewPrivateKey(k[:])
-	if err != nil {
-		return out, fmt.Errorf("identity: internal error: %w", err)
-	}
-	pub, err := ecdh.X25519().NewPublicKey(peer[:])
-	if err != nil {
-		return out, fmt.Errorf("identity: internal error: %w", err)
-	}
-	secret, err := priv.ECDH(pub)
-	if err != nil {
-		// crypto/ecdh fails only on an all-zero result.
+	out := x25519(&k, &peer)
+	if isZero(out[:]) {
+		// A low-order peer key (RFC 7748 §6.1).
 		return out, ErrLowOrder
 	}
-	copy(out[:], secret)
-	// Go cannot guarantee that no copy of secret survives elsewhere
-	// (the runtime may have moved it); clearing is best effort.
-	clear(secret)
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -195,5 +196,58 @@ func TestGeneratePreKeysSkipsZero(t *testing.T) {
 		if k.ID != want[i] {
 			t.Errorf("key %d id = %d, want %d", i, k.ID, want[i])
 		}
+	}
+}
+
+// TestX25519MatchesCryptoECDH checks the ladder and the fixed-base public
+// key against crypto/ecdh on random keys and random peer points.
+func TestX25519MatchesCryptoECDH(t *testing.T) {
+	for range 200 {
+		var seed [32]byte
+		rand.Read(seed[:])
+		kp, err := NewKeyPair(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ek, err := ecdh.X25519().NewPrivateKey(kp.Private[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ek.PublicKey().Bytes(), kp.Public[:]) {
+			t.Fatal("public key differs from crypto/ecdh")
+		}
+		var u PublicKey
+		rand.Read(u[:])
+		u[31] &= 0x7f
+		ours, ourErr := kp.DH(u)
+		pub, err := ecdh.X25519().NewPublicKey(u[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, theirErr := ek.ECDH(pub)
+		if (ourErr == nil) != (theirErr == nil) {
+			if ourErr == ErrNonCanonical {
+				continue // u >= p: refused here, reduced there
+			}
+			t.Fatalf("errors differ: %v / %v", ourErr, theirErr)
+		}
+		if ourErr == nil && !bytes.Equal(ours[:], theirs) {
+			t.Fatalf("X25519 differs from crypto/ecdh for u=%x", u)
+		}
+	}
+}
+
+// TestX25519IteratedRFC7748 runs RFC 7748 §5.2's iterated test (1,000
+// iterations): k and u start as the base point, then k, u = X25519(k, u), k.
+func TestX25519IteratedRFC7748(t *testing.T) {
+	k := PrivateKey{9}
+	u := PublicKey{9}
+	for range 1000 {
+		out := x25519(&k, &u)
+		u = PublicKey(k)
+		k = PrivateKey(out)
+	}
+	if got := hex.EncodeToString(k[:]); got != "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51" {
+		t.Fatalf("after 1000 iterations: %s", got)
 	}
 }

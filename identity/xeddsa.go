@@ -156,8 +156,9 @@ func (k PublicKey) IsTorsionFree() bool {
 	if err != nil {
 		return false
 	}
-	// [q]P == O  <=>  [q-1]P == -P.
-	q := new(edwards25519.Point).ScalarMult(qMinusOne(), p)
+	// [q]P == O  <=>  [q-1]P == -P. The key is public (a base key on the
+	// wire), so a variable-time multiplication is fine.
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(qMinusOne(), p, edwards25519.NewScalar())
 	return q.Equal(new(edwards25519.Point).Negate(p)) == 1
 }
 

@@ -66,8 +66,12 @@ func decrypt(mk *MessageKeys, ciphertext []byte) ([]byte, error) {
 //	            version byte || protobuf)[:8]
 func computeMAC(macKey *[KeySize]byte, sender, receiver identity.PublicKey, data []byte) [wire.MACSize]byte {
 	m := hmac.New(sha256.New, macKey[:])
-	m.Write(sender.Bytes())
-	m.Write(receiver.Bytes())
+	var ids [2 * identity.SerializedPublicKeySize]byte
+	ids[0] = identity.KeyTypeDJB
+	copy(ids[1:], sender[:])
+	ids[identity.SerializedPublicKeySize] = identity.KeyTypeDJB
+	copy(ids[identity.SerializedPublicKeySize+1:], receiver[:])
+	m.Write(ids[:])
 	m.Write(data)
 	var full [sha256.Size]byte
 	m.Sum(full[:0])

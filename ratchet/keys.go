@@ -52,16 +52,17 @@ func KDFRK(rk RootKey, dhOut [KeySize]byte) (RootKey, ChainKey) {
 func KDFCK(ck ChainKey) (ChainKey, MessageSeed) {
 	var seed MessageSeed
 	next := ChainKey{Index: ck.Index + 1}
-	hmacByte(seed[:0], ck.Key[:], messageKeySeed)
-	hmacByte(next.Key[:0], ck.Key[:], chainKeySeed)
+	m := hmac.New(sha256.New, ck.Key[:])
+	m.Write(kdfCKInputs[0:1])
+	m.Sum(seed[:0])
+	m.Reset()
+	m.Write(kdfCKInputs[1:2])
+	m.Sum(next.Key[:0])
 	return next, seed
 }
 
-func hmacByte(dst, key []byte, b byte) {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte{b})
-	m.Sum(dst)
-}
+// kdfCKInputs are KDF_CK's two HMAC inputs, message seed then chain key.
+var kdfCKInputs = [2]byte{messageKeySeed, chainKeySeed}
 
 // DeriveMessageKeys expands a message seed into the message keys:
 //

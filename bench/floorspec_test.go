@@ -1,0 +1,89 @@
+package bench
+
+import (
+	"bytes"
+	"crypto/rand"
+	"testing"
+
+	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/wire"
+	"github.com/blindpost/blindpost/x3dh"
+)
+
+// TestFloorIsTheProtocol checks that the floor computes the protocol's
+// values and not something cheaper: its KDFs equal blindpost's spec
+// functions, its XEdDSA verify accepts exactly the right signature, and its
+// messages are libsignal messages that blindpost's parser and ratchet.Open
+// accept.
+func TestFloorIsTheProtocol(t *testing.T) {
+	var k1, k2 [32]byte
+	rand.Read(k1[:])
+	rand.Read(k2[:])
+
+	seed, next := floorKDFCK(&k1)
+	wantNext, wantSeed := ratchet.KDFCK(ratchet.ChainKey{Key: k1})
+	if seed != [32]byte(wantSeed) || next != wantNext.Key {
+		t.Error("KDF_CK differs from ratchet.KDFCK")
+	}
+
+	var mk [80]byte
+	floorHKDF(mk[:], seed[:], nil, infoMessageKeys)
+	want := ratchet.DeriveMessageKeys(wantSeed, nil)
+	if !bytes.Equal(mk[:32], want.CipherKey[:]) || !bytes.Equal(mk[32:64], want.MACKey[:]) || !bytes.Equal(mk[64:], want.IV[:]) {
+		t.Error("message keys differ from ratchet.DeriveMessageKeys")
+	}
+
+	root, chain := floorKDFRK(&k1, k2[:])
+	wantRoot, wantChain := ratchet.KDFRK(ratchet.RootKey(k1), k2)
+	if root != [32]byte(wantRoot) || chain != wantChain.Key {
+		t.Error("KDF_RK differs from ratchet.KDFRK")
+	}
+
+	km := append(append(x3dhF[:], k1[:]...), k2[:]...)
+	var okm [64]byte
+	floorHKDF(okm[:], km, nil, infoX3DH)
+	s := x3dh.KDF(bytes.Clone(km))
+	if !bytes.Equal(okm[:32], s.RootKey[:]) || !bytes.Equal(okm[32:], s.ChainKey[:]) {
+		t.Error("X3DH KDF differs from x3dh.KDF")
+	}
+
+	_, _, bundle := newFloorParties(t)
+	if !floorXEdDSAVerify(bundle.identity[1:], bundle.spk[:], bundle.sig[:]) {
+		t.Error("XEdDSA: valid signature refused")
+	}
+	for _, i := range []int{0, 31, 32, 62} {
+		bad := bundle.sig
+		bad[i] ^= 1
+		if floorXEdDSAVerify(bundle.identity[1:], bundle.spk[:], bad[:]) {
+			t.Errorf("XEdDSA: signature with byte %d flipped accepted", i)
+		}
+	}
+
+	// A floor message opens with blindpost's parser and ratchet.Open,
+	// given the message keys the sending chain key implies.
+	p := &floorParty{local: serialized(k1[:]), remote: serialized(k2[:]), sendCK: k1, sendN: 7}
+	copy(p.sendPub[:], k2[:])
+	pt := plaintext(100)
+	m, err := wire.ParseSignalMessage(p.encrypt(pt))
+	if err != nil {
+		t.Fatalf("floor message does not parse: %v", err)
+	}
+	if m.Counter != 7 || m.RatchetKey != identity.PublicKey(k2) {
+		t.Errorf("floor message header: counter %d, ratchet key %x", m.Counter, m.RatchetKey)
+	}
+	got, err := ratchet.Open(want, identity.PublicKey(k1), identity.PublicKey(k2), m)
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("floor message does not open: %v", err)
+	}
+
+	// Its prekey message parses too, with the embedded message intact.
+	p.pending = &floorPending{opkID: 3, spkID: 2, regID: 1, base: k2}
+	pm, err := wire.ParsePreKeySignalMessage(p.encrypt(pt))
+	if err != nil {
+		t.Fatalf("floor prekey message does not parse: %v", err)
+	}
+	if !pm.HasPreKeyID || pm.PreKeyID != 3 || pm.SignedPreKeyID != 2 || pm.Message.Counter != 8 {
+		t.Errorf("floor prekey message fields: %+v", pm)
+	}
+}

@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"testing"
+
+	"filippo.io/edwards25519"
+
+	"github.com/blindpost/blindpost/identity"
+)
+
+// BenchmarkPrimitives measures, one by one, the primitives the floor is
+// made of, and the costlier ways blindpost and go.mau.fi/libsignal reach
+// them (docs/performance.md explains the rows with these numbers). It is
+// not part of the comparison table.
+func BenchmarkPrimitives(b *testing.B) {
+	x := ecdh.X25519()
+	priv, err := x.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer, err := x.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var key [32]byte
+	rand.Read(key[:])
+
+	b.Run("X25519_agreement", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := priv.ECDH(peer.PublicKey()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("X25519_keygen", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := x.GenerateKey(rand.Reader); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("X25519_agreement_from_bytes", func(b *testing.B) {
+		// What identity.PrivateKey.DH and x/crypto's curve25519.X25519 do:
+		// crypto/ecdh.NewPrivateKey computes the public key, a second
+		// scalar multiplication.
+		for b.Loop() {
+			k, err := x.NewPrivateKey(priv.Bytes())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := k.ECDH(peer.PublicKey()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("edwards25519_fixed_base_keygen", func(b *testing.B) {
+		// The same public key as X25519_keygen, from a fixed-base Edwards
+		// multiplication (precomputed tables) and the birational map.
+		for b.Loop() {
+			s, err := new(edwards25519.Scalar).SetBytesWithClamping(key[:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery()
+		}
+	})
+	_, _, bundle := newFloorParties(b)
+	b.Run("XEdDSA_verify", func(b *testing.B) {
+		for b.Loop() {
+			if !floorXEdDSAVerify(bundle.identity[1:], bundle.spk[:], bundle.sig[:]) {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("torsion_check", func(b *testing.B) {
+		// What x3dh.Respond does to the base key beyond the floor.
+		pub := identity.PublicKey(bundle.spk[1:])
+		for b.Loop() {
+			if !pub.IsTorsionFree() {
+				b.Fatal("torsion")
+			}
+		}
+	})
+	b.Run("KDF_CK", func(b *testing.B) {
+		b.ReportAllocs()
+		ck := key
+		for b.Loop() {
+			_, ck = floorKDFCK(&ck)
+		}
+	})
+	b.Run("HKDF_80", func(b *testing.B) {
+		b.ReportAllocs()
+		var out [80]byte
+		for b.Loop() {
+			floorHKDF(out[:], key[:], nil, infoMessageKeys)
+		}
+	})
+	b.Run("HKDF_80_crypto_hkdf_Key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := hkdf.Key(sha256.New, key[:], nil, infoMessageKeys, 80); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("HKDF_64", func(b *testing.B) {
+		b.ReportAllocs()
+		var out [64]byte
+		for b.Loop() {
+			floorHKDF(out[:], key[:], key[:], infoRatchet)
+		}
+	})
+	for _, sz := range []struct {
+		name string
+		ct   int
+	}{{"100B", 112}, {"4KiB", 4112}} {
+		buf := make([]byte, sz.ct)
+		b.Run("AES-256-CBC_"+sz.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				block, err := aes.NewCipher(key[:])
+				if err != nil {
+					b.Fatal(err)
+				}
+				cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(buf, buf)
+			}
+		})
+		// The MAC input beyond the identities: version, ratchet key,
+		// counters and the ciphertext field.
+		msg := make([]byte, 1+35+2+2+3+sz.ct)
+		var ids [33]byte
+		b.Run("MAC_"+sz.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				floorMAC(key[:], &ids, &ids, msg)
+			}
+		})
+	}
+}
