@@ -36,6 +36,7 @@ var errConnClosed = errors.New("relay: connection closed")
 type conn struct {
 	s     *Server
 	ws    *websocket.Conn
+	raw   *batchConn // under ws: lets the writer batch frames
 	id    uint64
 	log   *slog.Logger
 	nonce [protocol.ChallengeSize]byte
@@ -67,10 +68,11 @@ type conn struct {
 	deliveryDone chan struct{} // nil until delivery starts
 }
 
-func newConn(s *Server, ws *websocket.Conn, id uint64) *conn {
+func newConn(s *Server, ws *websocket.Conn, raw *batchConn, id uint64) *conn {
 	return &conn{
 		s:           s,
 		ws:          ws,
+		raw:         raw,
 		id:          id,
 		log:         s.log.With("conn", id),
 		out:         make(chan []byte, outboundQueue),

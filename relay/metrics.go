@@ -3,6 +3,8 @@ package relay
 import (
 	"fmt"
 	"io"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"sync/atomic"
 )
 
@@ -69,7 +71,24 @@ func (m *metrics) list(commits func() (commits, ops uint64)) []metric {
 			_, n := commits()
 			return int64(n)
 		}},
+		{"blindpost_relay_go_heap_bytes", "gauge", "Go heap in objects, live or not yet swept (runtime/metrics " + heapObjects + ").", goHeapBytes},
+		{"blindpost_relay_goroutines", "gauge", "Goroutines now (three per authenticated connection).", func() int64 {
+			return int64(runtime.NumGoroutine())
+		}},
 	}
+}
+
+// heapObjects is the runtime/metrics name of the heap held in objects.
+const heapObjects = "/memory/classes/heap/objects:bytes"
+
+// goHeapBytes reads the Go heap, without stopping the world.
+func goHeapBytes() int64 {
+	s := []rtmetrics.Sample{{Name: heapObjects}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() != rtmetrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // writeMetrics writes every metric in the Prometheus text exposition

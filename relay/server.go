@@ -216,7 +216,8 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.connsWG.Done()
 
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		// Upgrade has already answered the client.
 		s.log.Debug("websocket upgrade failed", "conn", id, "err", err)
@@ -230,7 +231,7 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("connection refused at shutdown", "conn", id, "err", err)
 		return
 	}
-	c := newConn(s, ws, id)
+	c := newConn(s, ws, hj.conn, id)
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	s.metrics.connectionsTotal.Add(1)

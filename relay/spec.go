@@ -137,6 +137,12 @@ const (
 	// responses wait for the writer, up to WriteTimeout.
 	outboundQueue = 64
 
+	// writeBatchBytes caps the bytes of queued frames the writer gathers
+	// into one write to the socket. Larger batches save system calls when a
+	// burst of frames is ready (the responses of one group commit, a
+	// delivery batch); the buffer is pooled, so idle connections hold none.
+	writeBatchBytes = 64 << 10
+
 	// maxMalformed malformed frames close a connection: a client that
 	// sends garbage is broken or hostile, but one bad frame deserves an
 	// error frame first.

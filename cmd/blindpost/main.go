@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"recv":    {summary: "receive messages as JSON lines (scriptable)", run: runRecv},
 		"relay":   {summary: "run the blind relay (websocket server)", run: runRelay},
 
+		"loadtest": {summary: "load a relay with simulated users: messages/s, latency, memory per connection", run: runLoadtest},
 	}
 }
 

@@ -24,10 +24,16 @@ const (
 	// written with another layout rather than misread it.
 	SchemaVersion = 1
 
-	// maxBatchOps caps the operations committed together. A larger batch
-	// shares one fsync among more messages but holds the write lock longer
-	// and builds a larger transaction (up to maxBatchOps x 96 KiB).
-	maxBatchOps = 512
+	// maxBatchOps caps the operations committed together, and
+	// maxBatchBytes the message content they write (a batch stops at the
+	// op that reaches it). A larger batch shares one fsync, and the B+tree
+	// pages a commit rewrites, among more messages: with 200 busy queues a
+	// batch of 512 rewrites about one 4 KiB page per 2.7 ops, and at 512
+	// the committer was what bounded a loaded relay (docs/loadtest.md).
+	// The cost is a longer wait for a caller whose op just missed a batch,
+	// and a larger transaction, bounded in memory by maxBatchBytes.
+	maxBatchOps   = 2048
+	maxBatchBytes = 8 << 20
 
 	// opQueueSize is how many operations may wait for the committer before
 	// submitters block: enough to fill the next batch while one commits.
@@ -84,6 +90,7 @@ type CommitStats struct {
 // error aborts the whole transaction.
 type op struct {
 	fn   func(tx *bolt.Tx) error
+	size int // bytes of message content fn writes, for maxBatchBytes
 	done chan error
 }
 
@@ -218,7 +225,13 @@ func (s *Bolt) Stats() CommitStats {
 // refused. Once submitted, the op runs even if ctx ends, and update waits
 // for it: the caller must learn whether the write happened.
 func (s *Bolt) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	return s.updateSized(ctx, 0, fn)
+}
+
+// updateSized is update for an op that writes size bytes of message
+// content.
+func (s *Bolt) updateSized(ctx context.Context, size int, fn func(tx *bolt.Tx) error) error {
+	o := &op{fn: fn, size: size, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -253,22 +266,25 @@ func (s *Bolt) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 }
 
 // commitLoop is the committer: it takes the first waiting op, gathers every
-// other op already waiting (up to maxBatchOps), and commits them together.
-// No timer: under light load a batch is one op and commits at once; under
-// heavy load ops pile up while the previous fsync runs and share the next.
+// other op already waiting (up to maxBatchOps and maxBatchBytes), and
+// commits them together. No timer: under light load a batch is one op and
+// commits at once; under heavy load ops pile up while the previous fsync
+// runs and share the next.
 func (s *Bolt) commitLoop() {
 	defer close(s.done)
 	batch := make([]*op, 0, maxBatchOps)
 	for first := range s.ops {
 		batch = append(batch[:0], first)
+		size := first.size
 	gather:
-		for len(batch) < maxBatchOps {
+		for len(batch) < maxBatchOps && size < maxBatchBytes {
 			select {
 			case o, ok := <-s.ops:
 				if !ok {
 					break gather
 				}
 				batch = append(batch, o)
+				size += o.size
 			default:
 				break gather
 			}

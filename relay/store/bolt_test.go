@@ -99,6 +99,67 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestBatchCaps checks that a batch stops at maxBatchOps operations and at
+// the op that brings its content to maxBatchBytes.
+func TestBatchCaps(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	mustRegister(t, s, "bob", 1)
+	for _, tc := range []struct {
+		name        string
+		ops, size   int
+		wantBatches uint64
+	}{
+		{"ops", maxBatchOps + 10, 1, 2},
+		{"bytes", 20, 1 << 20, 3}, // 8 MiB, 8 MiB, 4 MiB
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Hold the committer in a first op while the others queue up.
+			release, held := make(chan struct{}), make(chan struct{})
+			blocker := make(chan error, 1)
+			go func() {
+				blocker <- s.update(context.Background(), func(*bolt.Tx) error {
+					close(held)
+					<-release
+					return nil
+				})
+			}()
+			<-held
+			before := s.Stats()
+			var wg sync.WaitGroup
+			errs := make(chan error, tc.ops)
+			for range tc.ops {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := s.Enqueue(context.Background(), Envelope{
+						Kind: KindMessage, Sender: Address{"alice", 1}, Recipient: Address{"bob", 1},
+						Content: make([]byte, tc.size), ServerTime: time.Now(),
+					})
+					errs <- err
+				}()
+			}
+			for len(s.ops) < tc.ops {
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := <-blocker; err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			if got := st.Commits - before.Commits - 1; got != tc.wantBatches {
+				t.Fatalf("%d ops of %d bytes in %d batches, want %d", tc.ops, tc.size, got, tc.wantBatches)
+			}
+		})
+	}
+}
+
 func TestAckAndCount(t *testing.T) {
 	s, _ := openTest(t, Options{QueueCap: 2})
 	mustRegister(t, s, "bob", 1)

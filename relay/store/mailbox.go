@@ -15,7 +15,7 @@ import (
 // Enqueue implements Store.
 func (s *Bolt) Enqueue(ctx context.Context, e Envelope) (uint64, error) {
 	var id uint64
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.updateSized(ctx, len(e.Content), func(tx *bolt.Tx) error {
 		var err error
 		id, err = s.enqueue(tx, e)
 		if err != nil {
