@@ -198,7 +198,7 @@ func (c *Client) handlePush(p *relaypb.Push) error {
 			return errors.New("client: relay pushed too many unacknowledged envelopes")
 		}
 	case *relaypb.Push_QueueEmpty:
-		c.emptyOnce.Do(func() { close(c.queueEmpty) })
+		c.inbox.putEmpty()
 	case *relaypb.Push_Error:
 		c.log.Warn("client: relay reported an error", "status", b.Error.Status.String(), "reason", b.Error.Reason)
 	}
@@ -228,21 +228,39 @@ func (c *Client) shutdown(err error) {
 // response would otherwise wait for a reader blocked on it.
 type inbox struct {
 	mu     sync.Mutex
-	items  []Envelope
+	items  []inboxItem
+	count  int // envelopes in items
 	notify chan struct{}
+}
+
+// inboxItem is an envelope, or the relay's queue-empty notice, kept in
+// the order they arrived so that QueueEmpty closes only after every
+// envelope pushed before the notice is on the Envelopes channel.
+type inboxItem struct {
+	env   Envelope
+	empty bool
 }
 
 // put queues e and reports false if the inbox is full.
 func (b *inbox) put(e Envelope) bool {
 	b.mu.Lock()
-	if len(b.items) >= maxPendingEnvelopes {
+	if b.count >= maxPendingEnvelopes {
 		b.mu.Unlock()
 		return false
 	}
-	b.items = append(b.items, e)
+	b.items = append(b.items, inboxItem{env: e})
+	b.count++
 	b.mu.Unlock()
 	b.wake()
 	return true
+}
+
+// putEmpty queues the queue-empty notice behind the envelopes before it.
+func (b *inbox) putEmpty() {
+	b.mu.Lock()
+	b.items = append(b.items, inboxItem{empty: true})
+	b.mu.Unlock()
+	b.wake()
 }
 
 func (b *inbox) wake() {
@@ -252,12 +270,28 @@ func (b *inbox) wake() {
 	}
 }
 
-func (b *inbox) take() []Envelope {
+func (b *inbox) take() []inboxItem {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	items := b.items
 	b.items = nil
+	b.count = 0
 	return items
+}
+
+// hand passes one inbox item on: an envelope to Envelopes, the notice to
+// QueueEmpty. It reports false when the client is closing.
+func (c *Client) hand(it inboxItem) bool {
+	if it.empty {
+		c.emptyOnce.Do(func() { close(c.queueEmpty) })
+		return true
+	}
+	select {
+	case c.envelopes <- it.env:
+		return true
+	case <-c.closing:
+		return false
+	}
 }
 
 // pump hands queued envelopes to Envelopes in order. Once the connection
@@ -265,20 +299,16 @@ func (b *inbox) take() []Envelope {
 func (c *Client) pump() {
 	defer close(c.envelopes)
 	for {
-		for _, e := range c.inbox.take() {
-			select {
-			case c.envelopes <- e:
-			case <-c.closing:
+		for _, it := range c.inbox.take() {
+			if !c.hand(it) {
 				return
 			}
 		}
 		select {
 		case <-c.inbox.notify:
 		case <-c.done:
-			for _, e := range c.inbox.take() {
-				select {
-				case c.envelopes <- e:
-				case <-c.closing:
+			for _, it := range c.inbox.take() {
+				if !c.hand(it) {
 					return
 				}
 			}
