@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/blindpost/blindpost/messenger"
 	"io"
 	"net"
 	"runtime"
@@ -17,7 +18,6 @@ import (
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/relay/client"
 	"github.com/blindpost/blindpost/session"
-	"github.com/blindpost/blindpost/x3dh"
 )
 
 // deviceID is every simulated user's device.
@@ -146,7 +146,7 @@ func (u *user) initiate(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("loadtest: %s: %w", u.name, err)
 	}
-	xb, err := bundleFor(b)
+	xb, err := messenger.X3DHBundle(b, deviceID)
 	if err != nil {
 		return fmt.Errorf("loadtest: %s: %w", u.name, err)
 	}
@@ -174,29 +174,6 @@ func (u *user) sendControl(ctx context.Context, peer *user, kind byte, now time.
 }
 
 func (u *user) markReady() { u.readyOnce.Do(func() { close(u.ready) }) }
-
-// bundleFor converts the relay's bundle of the device for X3DH; the
-// client has checked its signatures.
-func bundleFor(b client.Bundle) (*x3dh.Bundle, error) {
-	for _, d := range b.Devices {
-		if d.DeviceID != deviceID {
-			continue
-		}
-		xb := &x3dh.Bundle{
-			RegistrationID:        d.RegistrationID,
-			DeviceID:              d.DeviceID,
-			IdentityKey:           b.IdentityKey,
-			SignedPreKeyID:        d.SignedPreKey.ID,
-			SignedPreKey:          d.SignedPreKey.PublicKey,
-			SignedPreKeySignature: d.SignedPreKey.Signature,
-		}
-		if d.PreKey != nil {
-			xb.PreKey = &x3dh.OneTimePreKey{ID: d.PreKey.ID, Key: d.PreKey.PublicKey}
-		}
-		return xb, nil
-	}
-	return nil, fmt.Errorf("bundle of %s has no device %d", b.Name, deviceID)
-}
 
 // plaintext writes the header into buf (at least headerSize bytes; the
 // rest stays as it is, zero) and returns buf.

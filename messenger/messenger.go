@@ -202,10 +202,11 @@ func (m *Messenger) MarkVerified(name string) error {
 	return m.cfg.Profile.UpdateContact(name, func(c *profile.Contact) { c.Verified = true })
 }
 
-// bundleFor converts a relay bundle's device 1 for x3dh.
-func bundleFor(b client.Bundle) (*x3dh.Bundle, error) {
+// X3DHBundle converts one device's part of a relay bundle (whose
+// signatures the relay client has checked) for X3DH.
+func X3DHBundle(b client.Bundle, device uint32) (*x3dh.Bundle, error) {
 	for _, d := range b.Devices {
-		if d.DeviceID != DeviceID {
+		if d.DeviceID != device {
 			continue
 		}
 		xb := &x3dh.Bundle{
@@ -221,7 +222,7 @@ func bundleFor(b client.Bundle) (*x3dh.Bundle, error) {
 		}
 		return xb, nil
 	}
-	return nil, fmt.Errorf("messenger: %s has no device %d", b.Name, DeviceID)
+	return nil, fmt.Errorf("messenger: %s has no device %d", b.Name, device)
 }
 
 // isMessageFault reports whether a decryption error is the message's fault

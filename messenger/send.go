@@ -103,7 +103,7 @@ func (m *Messenger) ensureSession(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("messenger: fetch %s's keys: %w", name, err)
 	}
-	b, err := bundleFor(rb)
+	b, err := X3DHBundle(rb, DeviceID)
 	if err != nil {
 		return err
 	}
