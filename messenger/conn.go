@@ -153,10 +153,7 @@ func (m *Messenger) serve(ctx context.Context, c *client.Client) error {
 		case <-c.Done():
 			return fmt.Errorf("messenger: connection lost: %w", c.Err())
 		case env, ok := <-c.Envelopes():
-			if !ok {
-				return fmt.Errorf("messenger: connection lost: %w", c.Err())
-			}
-			if err := m.HandleEnvelope(ctx, c, env); err != nil {
+			if err := m.received(ctx, c, env, ok); err != nil {
 				m.log.Warn("envelope not handled; it stays on the relay", "err", err)
 				c.Close()
 				return err
@@ -187,10 +184,7 @@ func (m *Messenger) Receive(ctx context.Context, c *client.Client, wait time.Dur
 		case <-idle:
 			return m.drain(ctx, c)
 		case env, ok := <-c.Envelopes():
-			if !ok {
-				return fmt.Errorf("messenger: connection lost: %w", c.Err())
-			}
-			if err := m.HandleEnvelope(ctx, c, env); err != nil {
+			if err := m.received(ctx, c, env, ok); err != nil {
 				return err
 			}
 			if empty == nil {
@@ -198,6 +192,15 @@ func (m *Messenger) Receive(ctx context.Context, c *client.Client, wait time.Dur
 			}
 		}
 	}
+}
+
+// received handles one envelope read from c.Envelopes; ok false means the
+// channel closed with the connection.
+func (m *Messenger) received(ctx context.Context, c *client.Client, env client.Envelope, ok bool) error {
+	if !ok {
+		return fmt.Errorf("messenger: connection lost: %w", c.Err())
+	}
+	return m.HandleEnvelope(ctx, c, env)
 }
 
 // drain handles the envelopes already buffered on c.

@@ -211,27 +211,20 @@ func (p *Peer) dispatch(req *request) (map[string]any, error) {
 	if req.Op == "init" {
 		return p.init(req)
 	}
-	if p.local == nil {
-		switch req.Op {
-		case "bundle", "process_bundle", "encrypt", "decrypt", "session", "fingerprint", "approve_identity":
+	handlers := map[string]func(*request) (map[string]any, error){
+		"bundle":           p.bundle,
+		"process_bundle":   p.processBundle,
+		"encrypt":          p.encrypt,
+		"decrypt":          p.decrypt,
+		"session":          p.session,
+		"fingerprint":      p.fingerprint,
+		"approve_identity": p.approveIdentity,
+	}
+	if h, ok := handlers[req.Op]; ok {
+		if p.local == nil {
 			return nil, fail(kindBadRequest, "%s before init", req.Op)
 		}
-	}
-	switch req.Op {
-	case "bundle":
-		return p.bundle(req)
-	case "process_bundle":
-		return p.processBundle(req)
-	case "encrypt":
-		return p.encrypt(req)
-	case "decrypt":
-		return p.decrypt(req)
-	case "session":
-		return p.session(req)
-	case "fingerprint":
-		return p.fingerprint(req)
-	case "approve_identity":
-		return p.approveIdentity(req)
+		return h(req)
 	}
 	return nil, fail(kindBadRequest, "unknown op %q", req.Op)
 }
