@@ -9,7 +9,8 @@ build:
 	$(GO) build -o blindpost ./cmd/blindpost
 
 # Everything: vet, the unit and property tests, the interop runs against
-# libsignal-client (npm) and go.mau.fi/libsignal (its own module), the
+# libsignal-client 0.72.1 and 0.103.0 (npm, v3 and v4 modes) and
+# go.mau.fi/libsignal (its own module), the
 # labs' browser test (Chromium) and the chat's terminal test (tmux). Those
 # two skip, saying why, when their tool is missing, unless
 # BLINDPOST_BROWSER_REQUIRED=1 / BLINDPOST_TUI_REQUIRED=1 (CI sets both).
@@ -21,11 +22,14 @@ test: interop-deps vet
 vet:
 	$(GO) vet ./...
 
-# The Node peer's packages, pinned by interop/node/package-lock.json.
-interop-deps: interop/node/node_modules/.installed
+# The Node peers' packages, each pinned by its package-lock.json:
+# libsignal-client 0.72.1 in interop/node, 0.103.0 in interop/node-current.
+NODE_PEERS = interop/node interop/node-current
 
-interop/node/node_modules/.installed: interop/node/package-lock.json
-	cd interop/node && npm ci --no-audit --no-fund
+interop-deps: $(NODE_PEERS:%=%/node_modules/.installed)
+
+interop/%/node_modules/.installed: interop/%/package-lock.json
+	cd interop/$* && npm ci --no-audit --no-fund
 	touch $@
 
 # A short run of every fuzz target (the seed corpora run in `make test`).

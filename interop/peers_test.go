@@ -28,19 +28,28 @@ type peer struct {
 }
 
 // locatePeers builds blindpost's binary and the gomau peer into dir and
-// finds the node peer. A peer whose prerequisites are absent is returned
+// finds the two node peers (libsignal 0.72.1 in interop/node, 0.103.0 in
+// interop/node-current). A peer whose prerequisites are absent is returned
 // with the reason; a build that fails is a test failure.
 func locatePeers(t *testing.T, dir string) map[string]peer {
+	t.Helper()
+	root := repoRoot(t)
+	return map[string]peer{
+		"blindpost":    blindpostPeer(t, root, dir),
+		"gomau":        gomauPeer(t, root, dir),
+		"node":         nodePeer(root, "node"),
+		"node-current": nodePeer(root, "node-current"),
+	}
+}
+
+// repoRoot is the repository's root directory (the test runs in interop/).
+func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]peer{
-		"blindpost": blindpostPeer(t, root, dir),
-		"gomau":     gomauPeer(t, root, dir),
-		"node":      nodePeer(root),
-	}
+	return root
 }
 
 func blindpostPeer(t *testing.T, root, dir string) peer {
@@ -67,18 +76,21 @@ func gomauPeer(t *testing.T, root, dir string) peer {
 	return peer{impl: referee.Impl{Name: "gomau", Argv: []string{bin}}}
 }
 
-func nodePeer(root string) peer {
-	dir := filepath.Join(root, "interop", "node")
+// nodePeer finds the Node.js peer in interop/<name>, whose implementation
+// is also called name: a peer.js beside the libsignal-client its
+// package-lock.json pins.
+func nodePeer(root, name string) peer {
+	dir := filepath.Join(root, "interop", name)
 	node, err := exec.LookPath("node")
 	switch {
 	case err != nil:
 		return peer{missing: "node is not installed"}
 	case !exists(filepath.Join(dir, "peer.js")):
-		return peer{missing: "interop/node/peer.js does not exist"}
+		return peer{missing: "interop/" + name + "/peer.js does not exist"}
 	case !exists(filepath.Join(dir, "node_modules", "@signalapp", "libsignal-client")):
-		return peer{missing: "interop/node/node_modules is missing: run `npm ci` in interop/node"}
+		return peer{missing: "interop/" + name + "/node_modules is missing: run `npm ci` in interop/" + name}
 	}
-	return peer{impl: referee.Impl{Name: "node", Argv: []string{node, filepath.Join(dir, "peer.js")}}}
+	return peer{impl: referee.Impl{Name: name, Argv: []string{node, filepath.Join(dir, "peer.js")}}}
 }
 
 func exists(path string) bool {

@@ -77,7 +77,7 @@ func TestClaimX3DHAgreement(t *testing.T) {
 				t.Fatalf("seed %d: SK differs", seed)
 			}
 			// The traced run is the untraced one: Initiate gives the same SK.
-			sk, err := x3dh.Initiate(c.alice.ik, c.x.ek, &c.x.bundle)
+			sk, err := x3dh.Initiate(c.alice.ik, c.x.ek, &c.x.bundle, nil)
 			if err != nil || sk != a.Secrets {
 				t.Fatalf("seed %d: Initiate disagrees with InitiateTraced: %v", seed, err)
 			}

@@ -155,7 +155,7 @@ func (c *conversation) initiate() error {
 	if err != nil {
 		return fmt.Errorf("lab: ratchet key: %w", err)
 	}
-	sk, err := x3dh.InitiateTraced(a.ik, ek, &c.x.bundle, &c.x.aliceTrace)
+	sk, err := x3dh.InitiateTraced(a.ik, ek, &c.x.bundle, a.rand, &c.x.aliceTrace)
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -267,7 +267,7 @@ func (c *conversation) respond(pk *wire.PreKeySignalMessage) error {
 		}
 		keys.PreKey = &c.x.opk.KeyPair
 	}
-	sk, err := x3dh.RespondTraced(keys, pk.IdentityKey, pk.BaseKey, &c.x.bobTrace)
+	sk, err := x3dh.RespondTraced(keys, pk.IdentityKey, pk.BaseKey, nil, &c.x.bobTrace)
 	if err != nil {
 		return fmt.Errorf("lab: Bob responds: %w", err)
 	}

@@ -61,10 +61,11 @@ func Attacks() []Lab {
 	}
 }
 
-// PQXDH is the PQXDH walk-through. blindpost has no post-quantum key
-// agreement yet, so it only says so: a lab never shows values that the
+// PQXDH is the PQXDH walk-through. It is not written yet (blindpost runs
+// PQXDH, through x3dh's traced agreement with a Kyber prekey, but has no
+// SPQR so far), so it only says so: a lab never shows values that the
 // protocol code did not compute.
 func PQXDH() error {
-	return fmt.Errorf("%w: pqxdh: blindpost does not implement PQXDH (X25519 + ML-KEM) or SPQR yet; "+
-		"this lab will print their values once the protocol code exists. Try `blindpost lab x3dh`", ErrNotAvailable)
+	return fmt.Errorf("%w: pqxdh: this walk-through of PQXDH (X25519 + Kyber1024) and SPQR is not written yet; "+
+		"blindpost runs PQXDH but has no SPQR so far. Try `blindpost lab x3dh`", ErrNotAvailable)
 }

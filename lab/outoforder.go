@@ -260,7 +260,7 @@ func (o *oooLab) tooFar() error {
 	lost := ratchet.MaxForwardJumps + 1
 	p.heading("%d messages of Alice's are lost, then m9 arrives", lost)
 	for range lost {
-		next, _, err := c.alice.state.Encrypt([]byte("lost"), ratchet.Header{})
+		next, _, err := c.alice.state.Encrypt([]byte("lost"), ratchet.Header{}, nil)
 		if err != nil {
 			return fmt.Errorf("lab: %w", err)
 		}

@@ -200,7 +200,7 @@ func initiate(seed uint64, name string, bob *device, dir *directory) (*initiatio
 		}
 		keys.PreKey = &k.KeyPair
 	}
-	if _, err := x3dh.RespondTraced(keys, in.pk.IdentityKey, in.pk.BaseKey, &tr); err != nil {
+	if _, err := x3dh.RespondTraced(keys, in.pk.IdentityKey, in.pk.BaseKey, nil, &tr); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	in.dh = len(tr.DH)
@@ -265,7 +265,7 @@ func (t *longTermThief) first(in *initiation) (attempt, ratchet.State) {
 		}
 	}
 	var tr x3dh.Trace
-	sk, err := x3dh.RespondTraced(keys, in.pk.IdentityKey, in.pk.BaseKey, &tr)
+	sk, err := x3dh.RespondTraced(keys, in.pk.IdentityKey, in.pk.BaseKey, nil, &tr)
 	if err != nil {
 		return attempt{err: err, why: "X3DH refused the message"}, ratchet.State{}
 	}

@@ -253,7 +253,7 @@ func providerAttempt(seed uint64, first *sendEvent) (refused, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	sk, err := x3dh.Respond(x3dh.ResponderKeys{Identity: ik, SignedPreKey: spk, PreKey: &opk}, pk.IdentityKey, pk.BaseKey)
+	sk, err := x3dh.Respond(x3dh.ResponderKeys{Identity: ik, SignedPreKey: spk, PreKey: &opk}, pk.IdentityKey, pk.BaseKey, nil)
 	if err != nil {
 		return err, nil
 	}

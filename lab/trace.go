@@ -52,7 +52,7 @@ type encryption struct {
 
 // encryptTraced is s.Encrypt with the keys it used.
 func encryptTraced(s ratchet.State, plaintext []byte) (ratchet.State, *encryption, error) {
-	next, m, err := s.Encrypt(plaintext, ratchet.Header{})
+	next, m, err := s.Encrypt(plaintext, ratchet.Header{}, nil) // version 3: no SPQR, no randomness
 	if err != nil {
 		return s, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/session"
 )
 
@@ -85,6 +86,14 @@ func (p *Profile) PreKey(id uint32) (identity.PreKey, bool, error) {
 		return err
 	})
 	return pk, found, err
+}
+
+// KyberPreKey implements session.Store. A profile holds no Kyber prekeys
+// yet: its account publishes bundles without one (X3DH), so a PQXDH
+// prekey message to it names an unknown Kyber prekey and is refused as
+// such. Commits therefore never name a used Kyber prekey.
+func (p *Profile) KyberPreKey(uint32) (kem.PreKey, bool, error) {
+	return kem.PreKey{}, false, nil
 }
 
 // Commit implements session.Store: one transaction.

@@ -53,7 +53,7 @@ func benchSend(b *testing.B, s *[2]State, from int, pt []byte) {
 }
 
 func benchEncrypt(b *testing.B, s *State, pt []byte) []byte {
-	next, m, err := s.Encrypt(pt, Header{})
+	next, m, err := s.Encrypt(pt, Header{}, rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}

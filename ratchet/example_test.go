@@ -24,11 +24,11 @@ func Example() {
 	alice, _ := ratchet.NewInitiator(3, aliceID.Public, bobID.Public, root, chain, bobRatchet.Public, aliceRatchet)
 	bob := ratchet.NewResponder(3, bobID.Public, aliceID.Public, root, chain, bobRatchet)
 
-	alice, m, _ := alice.Encrypt([]byte("hello Bob"), ratchet.Header{})
+	alice, m, _ := alice.Encrypt([]byte("hello Bob"), ratchet.Header{}, rand.Reader)
 	bob, pt, _ := bob.Decrypt(m, rand.Reader)
 	fmt.Printf("Bob reads %q (message %d)\n", pt, m.Counter)
 
-	bob, m, _ = bob.Encrypt([]byte("hello Alice"), ratchet.Header{})
+	bob, m, _ = bob.Encrypt([]byte("hello Alice"), ratchet.Header{}, rand.Reader)
 	alice, pt, _ = alice.Decrypt(m, rand.Reader)
 	fmt.Printf("Alice reads %q on Bob's new ratchet key\n", pt)
 

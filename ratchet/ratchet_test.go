@@ -44,7 +44,7 @@ func newPair(t testing.TB, r *mrand.ChaCha8) (alice, bob State) {
 
 func encryptT(t testing.TB, s State, pt string) (State, *wire.SignalMessage) {
 	t.Helper()
-	next, m, err := s.Encrypt([]byte(pt), Header{})
+	next, m, err := s.Encrypt([]byte(pt), Header{}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

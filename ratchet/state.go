@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/spqr"
 	"github.com/blindpost/blindpost/wire"
 )
 
@@ -50,6 +51,9 @@ type State struct {
 	PreviousCounter uint32
 	// Receivers holds up to MaxReceiverChains chains, oldest first.
 	Receivers []ReceiverChain
+	// PQ is the Sparse Post-Quantum Ratchet run alongside (the "triple
+	// ratchet"); its zero value is off, as in every version 3 session.
+	PQ spqr.State
 }
 
 // SenderChain is our current ratchet key pair and sending chain.
@@ -109,21 +113,26 @@ func NewResponder(version int, local, remote identity.PublicKey, root RootKey, c
 }
 
 // Header is what a sender may add to a message besides the ratchet fields:
-// the optional addresses binding (36 bytes) and SPQR data.
+// the optional addresses binding (36 bytes).
 type Header struct {
 	Addresses []byte
-	PQRatchet []byte
 }
 
 // Encrypt is the specification's RatchetEncrypt: it derives the next
-// message key from the sending chain, encrypts plaintext and MACs the
-// serialized message. It returns the next state and the message.
-func (s State) Encrypt(plaintext []byte, h Header) (State, *wire.SignalMessage, error) {
+// message key from the sending chain (salted with the SPQR key when SPQR
+// gives one), encrypts plaintext and MACs the serialized message, which
+// carries the SPQR data in its pq_ratchet field. It returns the next state
+// and the message. rand feeds SPQR's ML-KEM steps (unused when SPQR is off).
+func (s State) Encrypt(plaintext []byte, h Header, rand io.Reader) (State, *wire.SignalMessage, error) {
 	if s.Sender.Chain.Index == ^uint32(0) {
 		return s, nil, fmt.Errorf("ratchet: sending chain exhausted")
 	}
+	pq, pqMsg, pqKey, err := s.PQ.Send(rand)
+	if err != nil {
+		return s, nil, fmt.Errorf("ratchet: %w", err)
+	}
 	next, seed := KDFCK(s.Sender.Chain)
-	mk := DeriveMessageKeys(seed, nil)
+	mk := DeriveMessageKeys(seed, pqKey)
 	m := &wire.SignalMessage{
 		Version:         wire.VersionByte(s.Version),
 		RatchetKey:      s.Sender.RatchetKey.Public,
@@ -131,13 +140,14 @@ func (s State) Encrypt(plaintext []byte, h Header) (State, *wire.SignalMessage, 
 		PreviousCounter: s.PreviousCounter,
 		Ciphertext:      encrypt(&mk, plaintext),
 		Addresses:       h.Addresses,
-		PQRatchet:       h.PQRatchet,
+		PQRatchet:       pqMsg,
 	}
 	unsigned := m.EncodeUnsigned()
 	m.Seal(unsigned, computeMAC(&mk.MACKey, s.LocalIdentity, s.RemoteIdentity, unsigned))
 	clear(mk.CipherKey[:])
 	clear(mk.MACKey[:])
 	s.Sender.Chain = next
+	s.PQ = pq
 	return s, m, nil
 }
 
@@ -157,10 +167,20 @@ func (s State) Decrypt(m *wire.SignalMessage, rand io.Reader) (State, []byte, er
 	if err != nil {
 		return s, nil, err
 	}
-	if !verifyMAC(&p.keys.MACKey, s.RemoteIdentity, s.LocalIdentity, m) {
+	pq, pqKey, err := s.PQ.Recv(m.PQRatchet)
+	switch {
+	case errors.Is(err, spqr.ErrState):
+		return s, nil, fmt.Errorf("ratchet: %w", err)
+	case err != nil:
+		return s, nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	keys := DeriveMessageKeys(p.seed, pqKey)
+	defer clear(keys.CipherKey[:])
+	defer clear(keys.MACKey[:])
+	if !verifyMAC(&keys.MACKey, s.RemoteIdentity, s.LocalIdentity, m) {
 		return s, nil, fmt.Errorf("%w: bad MAC", ErrInvalidMessage)
 	}
-	plaintext, err := decrypt(&p.keys, m.Ciphertext)
+	plaintext, err := decrypt(&keys, m.Ciphertext)
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
@@ -168,6 +188,7 @@ func (s State) Decrypt(m *wire.SignalMessage, rand io.Reader) (State, []byte, er
 	if err != nil {
 		return s, nil, err
 	}
+	next.PQ = pq
 	return next, plaintext, nil
 }
 
@@ -176,7 +197,7 @@ type decryptPlan struct {
 	chainIndex int // index in Receivers, or -1 for a new chain
 	chain      ReceiverChain
 	newRoot    RootKey // the root after the receiving step, for a new chain
-	keys       MessageKeys
+	seed       MessageSeed // of the message, before the SPQR salt
 	usedSkip   int          // index in chain.Skipped of the key used, or -1
 	newSkips   []SkippedKey // seeds of messages skipped by this one
 }
@@ -202,7 +223,7 @@ func (s *State) plan(m *wire.SignalMessage) (*decryptPlan, error) {
 		if p.usedSkip < 0 {
 			return nil, fmt.Errorf("%w: counter %d, chain at %d", ErrDuplicate, m.Counter, p.chain.Chain.Index)
 		}
-		p.keys = DeriveMessageKeys(p.chain.Skipped[p.usedSkip].Seed, nil)
+		p.seed = p.chain.Skipped[p.usedSkip].Seed
 		return p, nil
 	}
 	if jump := m.Counter - p.chain.Chain.Index; jump > MaxForwardJumps {
@@ -217,7 +238,7 @@ func (s *State) plan(m *wire.SignalMessage) (*decryptPlan, error) {
 	}
 	ck, seed = KDFCK(ck)
 	p.chain.Chain = ck
-	p.keys = DeriveMessageKeys(seed, nil)
+	p.seed = seed
 	return p, nil
 }
 
@@ -290,8 +311,8 @@ func (s State) Clone() State {
 
 // String describes the state without its secrets.
 func (s State) String() string {
-	return fmt.Sprintf("ratchet.State{Version:%d Sender:%s/%d Receivers:%d PreviousCounter:%d}",
-		s.Version, s.Sender.RatchetKey.Public, s.Sender.Chain.Index, len(s.Receivers), s.PreviousCounter)
+	return fmt.Sprintf("ratchet.State{Version:%d Sender:%s/%d Receivers:%d PreviousCounter:%d SPQREpoch:%d}",
+		s.Version, s.Sender.RatchetKey.Public, s.Sender.Chain.Index, len(s.Receivers), s.PreviousCounter, s.PQ.Epoch())
 }
 
 // GoString describes the state without its secrets.

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/spqr"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
 )
@@ -21,11 +23,19 @@ type Cipher struct {
 	Local Address
 	Rand  io.Reader
 	Now   func() time.Time
+	// SPQRMinimum is what a new version-4 session asks of the peer's
+	// post-quantum ratchet. spqr.V1 requires SPQR and uses its keys from
+	// the first message, as libsignal >= 0.92 and blindpost's own clients
+	// do. spqr.V0 (the zero value) offers SPQR and, like libsignal
+	// 0.72-0.91, carries on without it if the peer's first message has none.
+	SPQRMinimum spqr.Version
 }
 
-// ProcessBundle starts a session with addr from its bundle (X3DH as the
-// initiator) and makes it the current state; the old one is archived. The
-// session's messages are PreKeySignalMessages until the first reply.
+// ProcessBundle starts a session with addr from its bundle and makes it the
+// current state; the old one is archived. A bundle with a Kyber prekey
+// gives a version-4 session (PQXDH), one without a version-3 session
+// (X3DH). The session's messages are PreKeySignalMessages until the first
+// reply.
 func (c *Cipher) ProcessBundle(addr Address, b *x3dh.Bundle) error {
 	if err := c.checkTrusted(addr, b.IdentityKey); err != nil {
 		return err
@@ -42,14 +52,12 @@ func (c *Cipher) ProcessBundle(addr Address, b *x3dh.Bundle) error {
 	if err != nil {
 		return fmt.Errorf("session: ratchet key: %w", err)
 	}
-	secrets, err := x3dh.Initiate(ik, base, b)
+	secrets, err := x3dh.Initiate(ik, base, b, c.Rand)
 	if err != nil {
 		return fmt.Errorf("session: process bundle: %w", err)
 	}
-	rs, err := ratchet.NewInitiator(x3dh.SessionVersion, ik.Public, b.IdentityKey,
-		secrets.RootKey, secrets.ChainKey, b.SignedPreKey, ratchetKey)
-	clear(secrets.RootKey[:])
-	clear(secrets.ChainKey[:])
+	rs, err := newRatchetState(initiator, c.SPQRMinimum, &secrets, ik.Public, b.IdentityKey, ratchetKey, b.SignedPreKey)
+	secrets.Clear()
 	if err != nil {
 		return fmt.Errorf("session: process bundle: %w", err)
 	}
@@ -60,6 +68,11 @@ func (c *Cipher) ProcessBundle(addr Address, b *x3dh.Bundle) error {
 	}
 	if b.PreKey != nil {
 		pending.PreKeyID, pending.HasPreKeyID = b.PreKey.ID, true
+	}
+	if b.KyberPreKey != nil {
+		pending.HasKyber = true
+		pending.KyberPreKeyID = b.KyberPreKey.ID
+		pending.KyberCiphertext = secrets.KyberCiphertext.Bytes()
 	}
 	st := State{
 		Ratchet:              rs,
@@ -93,7 +106,7 @@ func (c *Cipher) Encrypt(addr Address, plaintext []byte) (int, []byte, error) {
 	if p := st.Pending; p != nil && c.Now().Sub(time.UnixMilli(p.CreatedMillis)) > MaxUnacknowledgedSessionAge {
 		return 0, nil, fmt.Errorf("%w: %s: unacknowledged session is stale", ErrNoSession, addr)
 	}
-	next, m, err := st.Ratchet.Encrypt(plaintext, ratchet.Header{})
+	next, m, err := st.Ratchet.Encrypt(plaintext, ratchet.Header{}, c.Rand)
 	if err != nil {
 		return 0, nil, fmt.Errorf("session: encrypt: %w", err)
 	}
@@ -205,9 +218,6 @@ func (c *Cipher) decryptPreKey(addr Address, ciphertext []byte) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	if pm.SessionVersion() != x3dh.SessionVersion {
-		return nil, fmt.Errorf("%w: prekey message version %d is not supported", ErrInvalidMessage, pm.SessionVersion())
-	}
 	if err := c.checkTrusted(addr, pm.IdentityKey); err != nil {
 		return nil, err
 	}
@@ -231,6 +241,9 @@ func (c *Cipher) decryptPreKey(addr Address, ciphertext []byte) ([]byte, error) 
 		}
 		rec = rec.promote(st)
 		commit.UsedPreKey, commit.HasUsedPreKey = pm.PreKeyID, pm.HasPreKeyID
+		if pm.KyberCiphertext != nil {
+			commit.UsedKyberPreKey, commit.HasUsedKyberPreKey = pm.KyberPreKeyID, true
+		}
 	}
 	st, pt, err := c.decryptWithState(*rec.Current, pm.Message)
 	if err != nil {
@@ -243,9 +256,15 @@ func (c *Cipher) decryptPreKey(addr Address, ciphertext []byte) ([]byte, error) 
 	return pt, nil
 }
 
-// respond runs X3DH as the responder for a prekey message and returns the
-// new session state.
+// respond runs the key agreement as the responder for a prekey message,
+// X3DH for version 3 and PQXDH for version 4, and returns the new session
+// state.
 func (c *Cipher) respond(pm *wire.PreKeySignalMessage) (State, error) {
+	v := pm.SessionVersion()
+	if hasKyber := pm.KyberCiphertext != nil; (v == x3dh.SessionVersionPQXDH) != hasKyber {
+		// The parser enforces this; checked again as PQXDH depends on it.
+		return State{}, fmt.Errorf("%w: version %d prekey message with kyber fields %t", ErrInvalidMessage, v, hasKyber)
+	}
 	ik, regID, err := c.Store.LocalIdentity()
 	if err != nil {
 		return State{}, fmt.Errorf("session: local identity: %w", err)
@@ -258,6 +277,21 @@ func (c *Cipher) respond(pm *wire.PreKeySignalMessage) (State, error) {
 		return State{}, fmt.Errorf("%w: signed prekey %d", ErrInvalidPreKeyID, pm.SignedPreKeyID)
 	}
 	keys := x3dh.ResponderKeys{Identity: ik, SignedPreKey: spk.KeyPair}
+	var kyberCT *kem.Ciphertext
+	if v == x3dh.SessionVersionPQXDH {
+		ct, err := kem.ParseCiphertext(pm.KyberCiphertext)
+		if err != nil {
+			return State{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+		kpk, ok, err := c.Store.KyberPreKey(pm.KyberPreKeyID)
+		if err != nil {
+			return State{}, fmt.Errorf("session: kyber prekey: %w", err)
+		}
+		if !ok {
+			return State{}, fmt.Errorf("%w: kyber prekey %d", ErrInvalidPreKeyID, pm.KyberPreKeyID)
+		}
+		keys.KyberPreKey, kyberCT = &kpk.KeyPair, &ct
+	}
 	if pm.HasPreKeyID {
 		pk, ok, err := c.Store.PreKey(pm.PreKeyID)
 		if err != nil {
@@ -268,14 +302,15 @@ func (c *Cipher) respond(pm *wire.PreKeySignalMessage) (State, error) {
 		}
 		keys.PreKey = &pk.KeyPair
 	}
-	secrets, err := x3dh.Respond(keys, pm.IdentityKey, pm.BaseKey)
+	secrets, err := x3dh.Respond(keys, pm.IdentityKey, pm.BaseKey, kyberCT)
 	if err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	rs := ratchet.NewResponder(x3dh.SessionVersion, ik.Public, pm.IdentityKey,
-		secrets.RootKey, secrets.ChainKey, spk.KeyPair)
-	clear(secrets.RootKey[:])
-	clear(secrets.ChainKey[:])
+	rs, err := newRatchetState(responder, c.SPQRMinimum, &secrets, ik.Public, pm.IdentityKey, spk.KeyPair, identity.PublicKey{})
+	secrets.Clear()
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
 	return State{
 		Ratchet:              rs,
 		BaseKey:              pm.BaseKey,

@@ -7,8 +7,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/proto/sessionpb"
 	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/spqr"
 )
 
 // recordSchemaVersion is the version of proto/session.proto written by
@@ -23,10 +25,18 @@ var ErrCorruptRecord = errors.New("session: corrupt record")
 func MarshalRecord(r Record) ([]byte, error) {
 	pb := &sessionpb.SessionRecord{SchemaVersion: recordSchemaVersion}
 	if r.Current != nil {
-		pb.Current = stateToPB(r.Current)
+		cur, err := stateToPB(r.Current)
+		if err != nil {
+			return nil, err
+		}
+		pb.Current = cur
 	}
 	for i := range r.Previous {
-		pb.Previous = append(pb.Previous, stateToPB(&r.Previous[i]))
+		prev, err := stateToPB(&r.Previous[i])
+		if err != nil {
+			return nil, err
+		}
+		pb.Previous = append(pb.Previous, prev)
 	}
 	b, err := proto.Marshal(pb)
 	if err != nil {
@@ -66,9 +76,14 @@ func UnmarshalRecord(b []byte) (Record, error) {
 	return r, nil
 }
 
-func stateToPB(s *State) *sessionpb.SessionState {
+func stateToPB(s *State) (*sessionpb.SessionState, error) {
 	rs := &s.Ratchet
+	pq, err := rs.PQ.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("session: marshal record: %w", err)
+	}
 	pb := &sessionpb.SessionState{
+		Spqr:            pq,
 		SessionVersion:  uint32(rs.Version),
 		LocalIdentity:   rs.LocalIdentity[:],
 		RemoteIdentity:  rs.RemoteIdentity[:],
@@ -103,7 +118,7 @@ func stateToPB(s *State) *sessionpb.SessionState {
 			KyberCiphertext:   p.KyberCiphertext,
 		}
 	}
-	return pb
+	return pb, nil
 }
 
 func stateFromPB(pb *sessionpb.SessionState) (State, error) {
@@ -148,6 +163,12 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		}
 		rs.Receivers = append(rs.Receivers, rc)
 	}
+	if rs.PQ, err = spqr.Unmarshal(pb.Spqr); err != nil {
+		return s, err
+	}
+	if rs.Version < 4 && rs.PQ.Enabled() {
+		return s, fmt.Errorf("SPQR state in a version %d session", rs.Version)
+	}
 	s.LocalRegistrationID = pb.LocalRegistrationId
 	s.RemoteRegistrationID = pb.RemoteRegistrationId
 	if p := pb.Pending; p != nil {
@@ -169,8 +190,26 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		if s.Pending.HasKyber != (rs.Version >= 4) {
 			return s, fmt.Errorf("pending prekey with kyber %t in a version %d session", s.Pending.HasKyber, rs.Version)
 		}
+		if err := checkPendingKyber(s.Pending); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
+}
+
+// checkPendingKyber: a version-4 pending prekey holds a well-formed Kyber
+// ciphertext, as sent (0x08 and 1568 bytes); a version-3 one holds none.
+func checkPendingKyber(p *PendingPreKey) error {
+	if !p.HasKyber {
+		if len(p.KyberCiphertext) != 0 || p.KyberPreKeyID != 0 {
+			return errors.New("pending prekey without kyber holds kyber fields")
+		}
+		return nil
+	}
+	if _, err := kem.ParseCiphertext(p.KyberCiphertext); err != nil {
+		return fmt.Errorf("pending kyber ciphertext: %w", err)
+	}
+	return nil
 }
 
 func receiverFromPB(c *sessionpb.ReceiverChain) (ratchet.ReceiverChain, error) {

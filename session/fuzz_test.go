@@ -168,6 +168,22 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	rec, _, _ = alice.store.Record(bob.addr)
 	records["session-simultaneous-alice"] = mustMarshal(t, rec)
 
+	// The same for a version-4 (PQXDH) session with a one-time prekey:
+	// the pending state holds the Kyber ciphertext, the messages carry it.
+	alice, bob = seededParty(t, "alice", 40), seededParty(t, "bob", 41)
+	if err := alice.cipher.ProcessBundle(bob.addr, bob.kyberBundle(t, true, false)); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, _ = alice.store.Record(bob.addr)
+	records["session-v4-initiator-pending"] = mustMarshal(t, rec)
+	m = alice.send(t, bob, []byte("post-quantum hello"))
+	prekeys = append(prekeys, m.ct)
+	bob.recv(t, alice, m)
+	rec, _, _ = bob.store.Record(alice.addr)
+	records["session-v4-responder-first-message"] = mustMarshal(t, rec)
+	m = bob.send(t, alice, []byte("post-quantum answer"))
+	signals = append(signals, m.ct)
+
 	write := func(dir, name string, data []byte) {
 		t.Helper()
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 )
 
 // MemoryStore is a Store held in memory, safe for concurrent use. It trusts
@@ -18,6 +19,13 @@ type MemoryStore struct {
 	identities map[Address]identity.PublicKey
 	signed     map[uint32]identity.SignedPreKey
 	prekeys    map[uint32]identity.PreKey
+	kyber      map[uint32]kyberEntry
+}
+
+// kyberEntry is a stored Kyber prekey and whether it survives use.
+type kyberEntry struct {
+	key        kem.PreKey
+	lastResort bool
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -31,6 +39,7 @@ func NewMemoryStore(ik identity.IdentityKeyPair, registrationID uint32) *MemoryS
 		identities: map[Address]identity.PublicKey{},
 		signed:     map[uint32]identity.SignedPreKey{},
 		prekeys:    map[uint32]identity.PreKey{},
+		kyber:      map[uint32]kyberEntry{},
 	}
 }
 
@@ -71,6 +80,14 @@ func (s *MemoryStore) PreKey(id uint32) (identity.PreKey, bool, error) {
 	return k, ok, nil
 }
 
+// KyberPreKey implements Store.
+func (s *MemoryStore) KyberPreKey(id uint32) (kem.PreKey, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.kyber[id]
+	return e.key, ok, nil
+}
+
 // Commit implements Store. It cannot fail, so it is trivially atomic.
 func (s *MemoryStore) Commit(c Commit) error {
 	s.mu.Lock()
@@ -79,6 +96,9 @@ func (s *MemoryStore) Commit(c Commit) error {
 	s.identities[c.Address] = c.Identity
 	if c.HasUsedPreKey {
 		delete(s.prekeys, c.UsedPreKey)
+	}
+	if e, ok := s.kyber[c.UsedKyberPreKey]; c.HasUsedKyberPreKey && ok && !e.lastResort {
+		delete(s.kyber, c.UsedKyberPreKey)
 	}
 	return nil
 }
@@ -95,6 +115,16 @@ func (s *MemoryStore) AddPreKey(k identity.PreKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prekeys[k.ID] = k
+}
+
+// AddKyberPreKey stores a Kyber prekey: a one-time key, deleted by the
+// Commit of the session that uses it, or, with lastResort, a key that stays
+// usable until replaced (PQXDH's PQSPK_B, used when no one-time Kyber
+// prekey is left).
+func (s *MemoryStore) AddKyberPreKey(k kem.PreKey, lastResort bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kyber[k.ID] = kyberEntry{key: k, lastResort: lastResort}
 }
 
 // Approve trusts key for addr from now on, replacing any earlier key.

@@ -146,7 +146,7 @@ func TestAddressesBinding(t *testing.T) {
 		"other":    mustAddresses(t, Address{Name: "PNI:" + aliceID, DeviceID: 1}, bob.addr),
 		"device 2": mustAddresses(t, Address{Name: aliceID, DeviceID: 2}, bob.addr),
 	} {
-		_, m, err := st.Ratchet.Encrypt([]byte(name), ratchetHeader(addrs))
+		_, m, err := st.Ratchet.Encrypt([]byte(name), ratchetHeader(addrs), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 )
 
 // Address names one device of a remote: libsignal's ProtocolAddress.
@@ -30,6 +31,9 @@ type Store interface {
 	// SignedPreKey and PreKey return our prekeys by id, or ok = false.
 	SignedPreKey(id uint32) (spk identity.SignedPreKey, ok bool, err error)
 	PreKey(id uint32) (pk identity.PreKey, ok bool, err error)
+	// KyberPreKey returns our Kyber prekey by id (one-time or last
+	// resort), or ok = false.
+	KyberPreKey(id uint32) (kpk kem.PreKey, ok bool, err error)
 	// Commit applies the outcome of one operation atomically.
 	Commit(c Commit) error
 }
@@ -45,4 +49,9 @@ type Commit struct {
 	// UsedPreKey is the one-time prekey to delete, when HasUsedPreKey.
 	UsedPreKey    uint32
 	HasUsedPreKey bool
+	// UsedKyberPreKey is the Kyber prekey a new PQXDH session used, when
+	// HasUsedKyberPreKey: the store deletes it if it is a one-time key and
+	// keeps it if it is a last-resort key.
+	UsedKyberPreKey    uint32
+	HasUsedKyberPreKey bool
 }

@@ -1,6 +1,11 @@
 package x3dh
 
-import "github.com/blindpost/blindpost/identity"
+import (
+	"io"
+
+	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
+)
 
 // Trace receives copies of the agreement's intermediate values, for the
 // teaching labs (blindpost lab) that print them. The traced functions run
@@ -10,19 +15,23 @@ type Trace struct {
 	// DH holds DH1..DH4 in the specification's order (DH4 only with a
 	// one-time prekey).
 	DH [][identity.SharedSecretSize]byte
-	// Secrets is SK split into the first root key and chain key.
+	// KEM is SS, the KEM shared secret that ends PQXDH's input (PQXDH
+	// §3.3); nil for X3DH.
+	KEM *kem.SharedSecret
+	// Secrets is SK split into the first root key and chain key (and, for
+	// PQXDH, the PQR key), with the Kyber ciphertext.
 	Secrets Secrets
 }
 
 // InitiateTraced is Initiate, recording into tr.
-func InitiateTraced(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle, tr *Trace) (Secrets, error) {
+func InitiateTraced(ik identity.IdentityKeyPair, ek identity.KeyPair, b *Bundle, rand io.Reader, tr *Trace) (Secrets, error) {
 	if err := b.Verify(); err != nil {
 		return Secrets{}, err
 	}
-	return initiate(ik, ek, b, tr)
+	return initiate(ik, ek, b, rand, tr)
 }
 
 // RespondTraced is Respond, recording into tr.
-func RespondTraced(k ResponderKeys, theirIdentity, theirBase identity.PublicKey, tr *Trace) (Secrets, error) {
-	return respond(k, theirIdentity, theirBase, tr)
+func RespondTraced(k ResponderKeys, theirIdentity, theirBase identity.PublicKey, kyberCiphertext *kem.Ciphertext, tr *Trace) (Secrets, error) {
+	return respond(k, theirIdentity, theirBase, kyberCiphertext, tr)
 }

@@ -14,7 +14,7 @@ import (
 // runReferee implements
 //
 //	blindpost interop referee --a "CMD ARGS" --b "CMD ARGS" [--mode v3|v4]
-//	    [--scenario NAME] [--seed N] [--format text|json]
+//	    [--names plain|uuid] [--scenario NAME] [--seed N] [--format text|json]
 //
 // It runs every scenario (or one) for the pairing A×B in both directions and
 // prints the results to standard output; a summary line goes to standard
@@ -27,6 +27,7 @@ func runReferee(ctx context.Context, env *environment, args []string) error {
 	aName := fs.String("a-name", "", "implementation name of A for the defect table (default: from the command)")
 	bName := fs.String("b-name", "", "implementation name of B (default: from the command)")
 	mode := fs.String("mode", string(referee.ModeV3), "session version to set up: v3 or v4")
+	names := fs.String("names", "", "party names: plain or uuid (default: plain in v3, uuid in v4)")
 	scenario := fs.String("scenario", "", "run only this scenario (default: all)")
 	seed := fs.Uint64("seed", referee.DefaultSeed, "seed of the referee's random choices")
 	format := fs.String("format", "text", "output format: text or json")
@@ -35,7 +36,7 @@ func runReferee(ctx context.Context, env *environment, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts, scenarios, err := refereeOptions(*mode, *scenario, *format, *seed)
+	opts, scenarios, err := refereeOptions(*mode, *names, *scenario, *format, *seed)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "blindpost interop referee: %v\n", err)
 		return errUsage
@@ -61,7 +62,7 @@ func runReferee(ctx context.Context, env *environment, args []string) error {
 
 func refereeUsage(fs *flag.FlagSet) {
 	w := fs.Output()
-	fmt.Fprintln(w, `usage: blindpost interop referee --a "CMD ARGS" --b "CMD ARGS" [--mode v3|v4] [--scenario NAME] [--seed N] [--format text|json]`)
+	fmt.Fprintln(w, `usage: blindpost interop referee --a "CMD ARGS" --b "CMD ARGS" [--mode v3|v4] [--names plain|uuid] [--scenario NAME] [--seed N] [--format text|json]`)
 	fmt.Fprintln(w)
 	fs.PrintDefaults()
 	fmt.Fprintln(w)
@@ -71,8 +72,12 @@ func refereeUsage(fs *flag.FlagSet) {
 	}
 }
 
-func refereeOptions(mode, scenario, format string, seed uint64) (referee.Options, []referee.Scenario, error) {
+func refereeOptions(mode, names, scenario, format string, seed uint64) (referee.Options, []referee.Scenario, error) {
 	m, err := referee.ParseMode(mode)
+	if err != nil {
+		return referee.Options{}, nil, err
+	}
+	n, err := referee.ParseNaming(names)
 	if err != nil {
 		return referee.Options{}, nil, err
 	}
@@ -87,7 +92,7 @@ func refereeOptions(mode, scenario, format string, seed uint64) (referee.Options
 		}
 		scenarios = append(scenarios, sc)
 	}
-	return referee.Options{Mode: m, Seed: seed}, scenarios, nil
+	return referee.Options{Mode: m, Names: n, Seed: seed}, scenarios, nil
 }
 
 // refereeImpl turns a command line into a peer implementation. Its name is

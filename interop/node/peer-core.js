@@ -4,8 +4,8 @@
 // libsignal's Node binding, @signalapp/libsignal-client.
 //
 // The library module is passed in rather than required here, so that each folder that pins a
-// libsignal version (interop/node for 0.72.1, and any sibling for another version) reuses this
-// file with a three-line peer.js:
+// libsignal version (interop/node for 0.72.1, interop/node-current for 0.103.0) reuses this file
+// with a three-line peer.js:
 //
 //     const { runPeer } = require('../node/peer-core.js');
 //     runPeer(require('@signalapp/libsignal-client'));
@@ -375,6 +375,23 @@ const MESSAGE_TYPE_SIGNAL = 2; // CiphertextMessageType.Whisper
 const MESSAGE_TYPE_PREKEY = 3; // CiphertextMessageType.PreKey
 
 /**
+ * Whether the library builds a PreKeyBundle without a Kyber prekey (for X3DH). libsignal 0.72.1
+ * does; 0.103.0 does not (its PreKeyBundle.new requires the Kyber arguments). Checked once per
+ * process with throwaway keys.
+ */
+function acceptsBundleWithoutKyber(lib) {
+  const identity = lib.IdentityKeyPair.generate();
+  const signed = lib.PrivateKey.generate().getPublicKey();
+  try {
+    lib.PreKeyBundle.new(1, 1, null, null, 1, signed, identity.privateKey.sign(signed.serialize()),
+      identity.publicKey, null, null, null);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Creates a peer for the given library module. `handle(request)` takes one parsed request and
  * resolves to its reply object; it never rejects. Requests must be handled one at a time.
  */
@@ -385,6 +402,8 @@ function createPeer(lib, { log = () => {} } = {}) {
   // libsignal >= 0.9x takes the local address after the remote one in these four calls.
   const takesLocalAddress = lib.signalDecrypt.length >= 5;
   const withLocal = (remote) => (takesLocalAddress ? [remote, state.local.address] : [remote]);
+  // libsignal 0.103.0 only does PQXDH: it cannot even build a bundle without a Kyber prekey.
+  const x3dh = acceptsBundleWithoutKyber(lib);
 
   function requireInit() {
     if (!state.local) throw badRequest('init first');
@@ -430,6 +449,10 @@ function createPeer(lib, { log = () => {} } = {}) {
     requireInit();
     const withOneTime = flagField(req, 'one_time_prekey');
     const withKyber = flagField(req, 'kyber');
+    if (!withKyber && !x3dh) {
+      // A session started from it would be X3DH, which this library refuses.
+      throw new PeerError('unsupported', 'this libsignal does only PQXDH: a bundle needs a Kyber prekey');
+    }
     const identity = state.local.identity;
     const now = Date.now();
 
@@ -498,6 +521,8 @@ function createPeer(lib, { log = () => {} } = {}) {
       kyberId = u32('kyber_prekey_id');
       kyberKey = remoteKey(lib.KEMPublicKey, 'kyber_prekey', bytesField(b, 'kyber_prekey'));
       kyberSignature = bytesField(b, 'kyber_prekey_signature');
+    } else if (!x3dh) {
+      throw new PeerError('unsupported', 'this libsignal does only PQXDH: the bundle has no Kyber prekey');
     }
 
     try {

@@ -8,7 +8,10 @@
 // Scenarios: the four combinations of {one-time prekey, no one-time prekey} x {PQXDH, X3DH}, each
 // a conversation of 50 messages (empty and 64 KiB plaintexts, bursts delivered out of order, a
 // duplicate, bit flips in the MAC of both message types, bundle re-use, bad requests), then one
-// scenario for trust on first use and end-of-input exit.
+// scenario for trust on first use and end-of-input exit. The first PQXDH conversation names the
+// parties with UUIDs (service ids to libsignal >= 0.91, which then adds their addresses to the
+// messages). A peer whose library refuses X3DH (0.103.0) must answer `unsupported` to an X3DH
+// bundle request and to a bundle without a Kyber prekey; its X3DH conversations are skipped.
 
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -173,10 +176,12 @@ function tamperBundle(bundle, key) {
   return { ...bundle, [key]: b64(bytes) };
 }
 
-async function conversation(oneTime, kyber) {
+const UUID_NAMES = ['a11ce000-a11c-4000-8000-000000000001', 'b0b00000-b0b0-4000-8000-000000000002'];
+
+async function conversation(oneTime, kyber, names = ['alice', 'bob']) {
   const version = kyber ? 4 : 3;
-  const alice = await new Peer('alice').init('alice', 1);
-  const bob = await new Peer('bob').init('bob', 2);
+  const alice = await new Peer('alice').init(names[0], 1);
+  const bob = await new Peer('bob').init(names[1], 2);
 
   // Nothing is known yet.
   await alice.fails({ op: 'encrypt', remote: bob.address, plaintext: b64('hi') }, 'no_session');
@@ -276,6 +281,28 @@ async function conversation(oneTime, kyber) {
   return MESSAGES;
 }
 
+/**
+ * Whether the peer refuses X3DH: then a bundle request without Kyber and a bundle without a
+ * Kyber prekey must both be `unsupported`. A peer that hands out X3DH bundles supports X3DH.
+ */
+async function refusesX3DH() {
+  const alice = await new Peer('alice').init('alice', 1);
+  const bob = await new Peer('bob').init('bob', 1);
+  const reply = await bob.call({ op: 'bundle', one_time_prekey: true, kyber: false });
+  let refused = false;
+  if (!reply.ok) {
+    assert.equal(reply.error.kind, 'unsupported', `bob bundle without Kyber: ${JSON.stringify(reply.error)}`);
+    const { bundle } = await bob.ok({ op: 'bundle', one_time_prekey: true, kyber: true });
+    const { kyber_prekey_id: _id, kyber_prekey: _key, kyber_prekey_signature: _sig, ...x3dh } = bundle;
+    await alice.fails({ op: 'process_bundle', remote: bob.address, bundle: x3dh }, 'unsupported');
+    assert.equal((await alice.session(bob)).exists, false);
+    refused = true;
+  }
+  await alice.quit();
+  await bob.quit();
+  return refused;
+}
+
 /** Trust on first use, approve_identity, and exit at end of input. */
 async function identities() {
   const alice = await new Peer('alice').init('alice', 1);
@@ -331,18 +358,24 @@ async function main() {
   const started = process.hrtime.bigint();
   const ms = (since) => Number(process.hrtime.bigint() - since) / 1e6;
   let messages = 0;
+  let conversations = 0;
+  const noX3DH = await refusesX3DH();
+  if (noX3DH) console.log('ok  X3DH refused as unsupported (bundle request and bundle without Kyber)');
   for (const kyber of [true, false]) {
     for (const oneTime of [true, false]) {
+      if (!kyber && noX3DH) continue;
       const t = process.hrtime.bigint();
-      messages += await conversation(oneTime, kyber);
-      const name = `${kyber ? 'PQXDH' : 'X3DH '} one_time_prekey=${oneTime}`;
+      const uuids = kyber && oneTime;
+      messages += await conversation(oneTime, kyber, uuids ? UUID_NAMES : undefined);
+      conversations++;
+      const name = `${kyber ? 'PQXDH' : 'X3DH '} one_time_prekey=${oneTime}${uuids ? ' UUID names' : ''}`;
       console.log(`ok  conversation ${name}  ${ms(t).toFixed(0)} ms`);
     }
   }
   const t = process.hrtime.bigint();
   await identities();
   console.log(`ok  trust on first use, approve_identity, exit at end of input  ${ms(t).toFixed(0)} ms`);
-  console.log(`PASS ${messages} messages in 4 conversations, total ${ms(started).toFixed(0)} ms (${PEER_JS})`);
+  console.log(`PASS ${messages} messages in ${conversations} conversations, total ${ms(started).toFixed(0)} ms (${PEER_JS})`);
 }
 
 main().then(

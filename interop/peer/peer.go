@@ -15,6 +15,7 @@ import (
 
 	"github.com/blindpost/blindpost/fingerprint"
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/session"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
@@ -255,9 +256,6 @@ func (p *Peer) init(req *request) (map[string]any, error) {
 }
 
 func (p *Peer) bundle(req *request) (map[string]any, error) {
-	if req.Kyber {
-		return nil, fail(kindUnsupported, "kyber prekeys are not supported by this peer")
-	}
 	d := p.local
 	ik, reg, err := d.store.LocalIdentity()
 	if err != nil {
@@ -285,6 +283,17 @@ func (p *Peer) bundle(req *request) (map[string]any, error) {
 		}
 		d.store.AddPreKey(pks[0])
 		b.PreKeyID, b.PreKey = &pks[0].ID, pks[0].KeyPair.Public.Bytes()
+	}
+	if req.Kyber {
+		// A one-time Kyber prekey (PEER.md): deleted by its first use.
+		kpk, err := kem.GeneratePreKey(p.rand, ik, id, p.now().UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		d.store.AddKyberPreKey(kpk, false)
+		b.KyberPreKeyID = &kpk.ID
+		b.KyberPreKey = kpk.KeyPair.Public.Bytes()
+		b.KyberPreKeySignature = kpk.Signature[:]
 	}
 	return map[string]any{"bundle": b}, nil
 }
@@ -316,9 +325,6 @@ func (p *Peer) processBundle(req *request) (map[string]any, error) {
 
 // parseBundle converts a contract bundle, refusing malformed keys.
 func parseBundle(jb *bundle) (*x3dh.Bundle, error) {
-	if jb.KyberPreKey != nil || jb.KyberPreKeyID != nil {
-		return nil, fail(kindUnsupported, "kyber prekeys are not supported by this peer")
-	}
 	b := &x3dh.Bundle{
 		RegistrationID: jb.RegistrationID,
 		DeviceID:       jb.DeviceID,
@@ -344,6 +350,20 @@ func parseBundle(jb *bundle) (*x3dh.Bundle, error) {
 			return nil, fail(kindInvalidMessage, "bundle prekey: %v", err)
 		}
 		b.PreKey = &x3dh.OneTimePreKey{ID: *jb.PreKeyID, Key: k}
+	}
+	kyberFields := []bool{jb.KyberPreKeyID != nil, jb.KyberPreKey != nil, jb.KyberPreKeySignature != nil}
+	if kyberFields[0] != kyberFields[1] || kyberFields[0] != kyberFields[2] {
+		return nil, fail(kindBadRequest, "bundle needs kyber_prekey_id, kyber_prekey and kyber_prekey_signature together, or none")
+	}
+	if jb.KyberPreKey != nil {
+		k, err := kem.ParsePublicKey(jb.KyberPreKey)
+		if err != nil {
+			return nil, fail(kindInvalidMessage, "bundle kyber prekey: %v", err)
+		}
+		if len(jb.KyberPreKeySignature) != identity.SignatureSize {
+			return nil, fail(kindInvalidMessage, "bundle kyber prekey signature has %d bytes", len(jb.KyberPreKeySignature))
+		}
+		b.KyberPreKey = &x3dh.KyberPreKey{ID: *jb.KyberPreKeyID, Key: k, Signature: [identity.SignatureSize]byte(jb.KyberPreKeySignature)}
 	}
 	return b, nil
 }

@@ -165,7 +165,7 @@ func identityChange(r *run, d Direction) error {
 	if err := b.peer.Quit(); err != nil {
 		return fail(RoleResponder, solo(b), "%w", err)
 	}
-	nb, err := r.start(d.Responder, b.addr.Name, RoleResponder)
+	nb, err := r.start(d.Responder, "bob", RoleResponder)
 	if err != nil {
 		return err
 	}

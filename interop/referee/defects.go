@@ -7,26 +7,32 @@ import (
 	"strings"
 )
 
-// Defect is a known, observed misbehaviour of one implementation. A failure
-// matches it when Impl played Role (a role of the failing step, or of the
-// run: initiator or responder), Peer (when set) played the counterpart role
-// (sender for receiver, initiator for responder and the reverse), in
-// Scenario (any scenario when empty), and the failure's message contains
-// Match.
+// Defect is a known, observed misbehaviour of one implementation, or, with
+// Incompatible set, a known incompatibility between two implementations that
+// each behave as designed (a failure that shows on Impl's side, caused by
+// what Peer does). A failure matches it when Impl played Role (a role of the
+// failing step, or of the run: initiator or responder), Peer (when set)
+// played the counterpart role (sender for receiver, initiator for responder
+// and the reverse), in Scenario (any scenario when empty), and the failure's
+// message contains Match.
 type Defect struct {
-	Impl     string
-	Scenario string
-	Role     Role
-	Peer     string
-	Match    string
-	Evidence string
+	Impl         string
+	Scenario     string
+	Role         Role
+	Peer         string
+	Match        string
+	Evidence     string
+	Incompatible bool
 }
 
-// KnownDefects is the table of defects observed in the peers the interop
-// test runs. Each entry was seen in a run (Match quotes the failure, Evidence
-// explains it) and does not occur with blindpost's peer in Impl's place.
+// KnownDefects is the table of defects and incompatibilities observed in the
+// peers the interop test runs. Each entry was seen in a run (Match quotes the
+// failure, Evidence explains it). A defect does not occur with blindpost's
+// peer in Impl's place; an incompatibility is a pairing that cannot work as
+// both implementations are designed.
 //
-// Line numbers refer to go.mau.fi/libsignal v0.2.1 in the module cache.
+// Line numbers of the gomau entries refer to go.mau.fi/libsignal v0.2.1 in
+// the module cache.
 // Two hypotheses from the reference notes were not observed and are not
 // listed: its state change before the MAC check does not show through the
 // gomau peer's copy-on-load stores, and its first-chain previous counter of
@@ -57,6 +63,24 @@ func KnownDefects() []Defect {
 				"session/SessionCipher.go:387); with 0x0f raised to 0x1f the value overflows uint32, the " +
 				"parser truncates it back, and the MAC over the re-marshalled message still matches",
 		},
+		// libsignal 0.103.0 (node-current) and 0.72.1 (node) in v4: no message gets through,
+		// by design of 0.103.0. Only this pairing shows it; both directions, every scenario.
+		{
+			Impl: "node", Role: RoleReceiver, Peer: "node-current", Incompatible: true,
+			Match: "decrypt replied invalid_message: invalid PreKey message: decryption failed",
+			Evidence: "0.103.0 uses SPQR from a session's first message: every message carries SPQR data " +
+				"(pq_ratchet, field 5) and its message keys take the SPQR key as HKDF salt; 0.72.1 has no " +
+				"SPQR, ignores the field and derives the keys without it, so the MAC of 0.103.0's first " +
+				"message fails",
+		},
+		{
+			Impl: "node-current", Role: RoleReceiver, Peer: "node", Incompatible: true,
+			Match: "decrypt replied invalid_message: invalid PreKey message: decryption failed",
+			Evidence: "0.72.1 has no SPQR and sends no SPQR data (SPQR version V0); 0.103.0 requires V1 of " +
+				"every peer (libsignal rust/protocol/src/ratchet.rs: min_version spqr::Version::V1, " +
+				"\"Require that all clients speak SPQR\", since 0.92), so SparsePostQuantumRatchet's recv " +
+				"refuses the message (Error::MinimumVersion), reported as \"decryption failed\"",
+		},
 	}
 }
 
@@ -68,6 +92,14 @@ func (d Defect) String() string {
 	return s
 }
 
+// what names the kind of entry in details.
+func (d Defect) what() string {
+	if d.Incompatible {
+		return "known incompatibility"
+	}
+	return "known defect"
+}
+
 // classify sets a result's outcome and detail from a run's error, which may
 // join several failures: the run is a known defect only if every failure
 // matches one.
@@ -75,7 +107,7 @@ func classify(res *Result, err error, defects []Defect) {
 	if err == nil {
 		res.Outcome = OutcomePass
 		if d, ok := unreproduced(res, defects); ok {
-			res.Detail = fmt.Sprintf("known defect did not reproduce (%s): %s", d, d.Evidence)
+			res.Detail = fmt.Sprintf("%s did not reproduce (%s): %s", d.what(), d, d.Evidence)
 		}
 		return
 	}
@@ -107,16 +139,20 @@ func classify(res *Result, err error, defects []Defect) {
 			details = append(details, e.Error())
 		}
 	}
+	defect := false
 	for i, d := range seen {
-		details = append(details, fmt.Sprintf("known defect (%s): %s; observed: %s", d, d.Evidence, strings.Join(observed[i], "; ")))
+		defect = defect || !d.Incompatible
+		details = append(details, fmt.Sprintf("%s (%s): %s; observed: %s", d.what(), d, d.Evidence, strings.Join(observed[i], "; ")))
 	}
 	switch {
 	case unexpected > 0:
 		res.Outcome = OutcomeFail
 	case unsupported > 0 && len(seen) == 0:
 		res.Outcome = OutcomeUnsupported
-	default:
+	case defect:
 		res.Outcome = OutcomeKnownDefect
+	default:
+		res.Outcome = OutcomeKnownIncompatible
 	}
 	res.Detail = strings.Join(details, " | ")
 }

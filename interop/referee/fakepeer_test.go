@@ -21,8 +21,12 @@ import (
 // numbers, a MAC keyed by the session's base key) but not encrypted. It keeps
 // the contract's rules (message types, duplicates, one-time prekeys, trust on
 // first use), so the honest fake passes every v3 scenario, and each broken
-// variant must fail the scenario that checks the rule it breaks. The test
-// binary runs itself as the fake when fakePeerEnv is set.
+// variant must fail the scenario that checks the rule it breaks. The SPQR
+// variants speak version 4 instead: they hand out Kyber prekeys, put SPQR
+// data (field 5) whose epoch advances as libsignal's does in every message,
+// and add the addresses (field 6) to their type-3 messages when both names
+// are UUIDs, as libsignal 0.103.0 does. The test binary runs itself as the
+// fake when fakePeerEnv is set.
 
 const fakePeerEnv = "REFEREE_FAKE_PEER"
 
@@ -36,7 +40,34 @@ const (
 	fakeBadFingerprint  = "bad_fingerprint"    // swaps local and remote in the scannable form
 	fakeNoSkippedKeys   = "drops_out_of_order" // refuses counters below the highest seen
 	fakeHangsOnFinger   = "hangs"              // never answers fingerprint
+
+	fakeSPQR         = "spqr"          // version 4, honest
+	fakeSlowSPQR     = "slow_spqr"     // version 4, SPQR epochs advance too slowly
+	fakeBadSPQR      = "bad_spqr"      // version 4, SPQR data of an unknown version
+	fakeBadAddresses = "bad_addresses" // version 4, sender and recipient swapped in the addresses
 )
+
+// fakeMessagesPerEpoch is how many messages one side of a strictly
+// alternating conversation sends per SPQR epoch with libsignal 0.103.0 (an
+// epoch takes 87 messages in all).
+const fakeMessagesPerEpoch = 43
+
+// v4 reports whether the fake speaks version 4 (PQXDH and SPQR).
+func (f *fake) v4() bool {
+	switch f.variant {
+	case fakeSPQR, fakeSlowSPQR, fakeBadSPQR, fakeBadAddresses:
+		return true
+	}
+	return false
+}
+
+// version is the session version the fake speaks.
+func (f *fake) version() byte {
+	if f.v4() {
+		return 4
+	}
+	return 3
+}
 
 func TestMain(m *testing.M) {
 	if v := os.Getenv(fakePeerEnv); v != "" {
@@ -159,7 +190,7 @@ func (f *fake) handle(q *fakeRequest) (map[string]any, error) {
 		return f.decrypt(q)
 	case "session":
 		s := f.sessions[q.Remote.String()]
-		return map[string]any{"exists": s != nil, "version": 3}, nil
+		return map[string]any{"exists": s != nil, "version": f.version()}, nil
 	case "fingerprint":
 		return f.fingerprint(q)
 	case "approve_identity":
@@ -173,12 +204,17 @@ func (f *fake) handle(q *fakeRequest) (map[string]any, error) {
 }
 
 func (f *fake) bundle(q *fakeRequest) (map[string]any, error) {
-	if q.Kyber {
-		return nil, ferr(KindUnsupported, "no kyber")
+	if q.Kyber != f.v4() {
+		return nil, ferr(KindUnsupported, "kyber=%v: this fake speaks version %d only", q.Kyber, f.version())
 	}
 	b := map[string]any{
 		"registration_id": f.regID, "device_id": f.me.DeviceID, "identity_key": f.identity,
 		"signed_prekey_id": 1, "signed_prekey": randomKey(), "signed_prekey_signature": make([]byte, 64),
+	}
+	if q.Kyber {
+		kem := make([]byte, 1569)
+		kem[0] = 0x08
+		b["kyber_prekey_id"], b["kyber_prekey"], b["kyber_prekey_signature"] = f.nextID, kem, make([]byte, 64)
 	}
 	if q.OneTimePreKey {
 		b["prekey_id"], b["prekey"] = f.nextID, randomKey()
@@ -247,7 +283,11 @@ func (f *fake) encrypt(q *fakeRequest) (map[string]any, error) {
 	body = protowire.AppendVarint(body, s.counter)
 	body = protowire.AppendTag(body, signalCiphertext, protowire.BytesType)
 	body = protowire.AppendBytes(body, q.Plaintext)
-	msg := append([]byte{0x33}, body...)
+	if f.v4() {
+		body = f.appendV4Fields(body, s, q.Remote)
+	}
+	versionByte := f.version()<<4 | f.version()
+	msg := append([]byte{versionByte}, body...)
 	msg = append(msg, fakeMAC(s.current, f.identity, f.trusted[remote], msg)...)
 	if !s.unacked[string(s.current)] {
 		return map[string]any{"type": TypeSignal, "ciphertext": msg}, nil
@@ -263,12 +303,37 @@ func (f *fake) encrypt(q *fakeRequest) (map[string]any, error) {
 	pre = protowire.AppendBytes(pre, f.identity)
 	pre = protowire.AppendTag(pre, preKeyMessage, protowire.BytesType)
 	pre = protowire.AppendBytes(pre, msg)
-	return map[string]any{"type": TypePreKey, "ciphertext": append([]byte{0x33}, pre...)}, nil
+	return map[string]any{"type": TypePreKey, "ciphertext": append([]byte{versionByte}, pre...)}, nil
+}
+
+// appendV4Fields appends SPQR data and, in the session's type-3 messages,
+// the addresses. The epoch follows the count of messages sent in the session.
+func (f *fake) appendV4Fields(body []byte, s *fakeSession, remote Address) []byte {
+	perEpoch := uint64(fakeMessagesPerEpoch)
+	if f.variant == fakeSlowSPQR {
+		perEpoch = 100
+	}
+	m := spqrMessage{epoch: 1 + (s.counter-1)/perEpoch, index: uint32(s.counter), typ: spqrNone}
+	spqr := appendSPQR(nil, m)
+	if f.variant == fakeBadSPQR {
+		spqr[0] = 0x02
+	}
+	body = protowire.AppendTag(body, signalPQRatchet, protowire.BytesType)
+	body = protowire.AppendBytes(body, spqr)
+	from, to := f.me, remote
+	if f.variant == fakeBadAddresses {
+		from, to = to, from
+	}
+	if addrs, ok := expectAddresses(from, to); ok && s.unacked[string(s.current)] {
+		body = protowire.AppendTag(body, signalAddresses, protowire.BytesType)
+		body = protowire.AppendBytes(body, addrs)
+	}
+	return body
 }
 
 func (f *fake) decrypt(q *fakeRequest) (map[string]any, error) {
 	remote := q.Remote.String()
-	if len(q.Ciphertext) == 0 || (q.Ciphertext[0]>>4 != 3 && f.variant != fakeAcceptsTampered) {
+	if len(q.Ciphertext) == 0 || (q.Ciphertext[0]>>4 != f.version() && f.variant != fakeAcceptsTampered) {
 		return nil, ferr(KindInvalidMessage, "bad version")
 	}
 	if q.Type == TypePreKey {
@@ -337,7 +402,7 @@ func (f *fake) decryptPreKey(remote string, msg []byte) (map[string]any, error) 
 // open checks and opens a SignalMessage of the session state with base key base.
 func (f *fake) open(s *fakeSession, base, sender, msg []byte) ([]byte, error) {
 	fs, err := signalFields(msg, 0)
-	if err != nil || msg[0]>>4 != 3 {
+	if err != nil || msg[0]>>4 != f.version() {
 		return nil, ferr(KindInvalidMessage, "malformed")
 	}
 	body := msg[:len(msg)-macSize]

@@ -5,8 +5,12 @@
 // A peer is any process speaking the contract: blindpost's own
 // (`blindpost interop peer`) or a wrapper around another implementation.
 // Each scenario runs with fresh processes, once with each peer initiating.
-// A failure that matches the known-defect table (defects.go) is reported as
-// a known defect rather than a failure.
+// The referee also reads what each side sends (traffic.go): the SPQR data of
+// version 4 messages, parsed strictly (spqr.go), to count the SPQR epochs a
+// run crosses, and the addresses libsignal adds when parties have UUID names
+// (names.go). A failure that matches the known-defect table (defects.go) is
+// reported as a known defect, or a known incompatibility, rather than a
+// failure.
 package referee
 
 import (
@@ -45,10 +49,11 @@ func (m Mode) version() int {
 // DefaultSeed is the seed of the referee's random choices unless told otherwise.
 const DefaultSeed = 20240229
 
-// Options tune a run. The zero value is mode v3, DefaultTimeout per
-// request, seed 0 and the known-defect table.
+// Options tune a run. The zero value is mode v3, plain names,
+// DefaultTimeout per request, seed 0 and the known-defect table.
 type Options struct {
 	Mode    Mode
+	Names   Naming // NamingByMode: plain in v3, UUIDs in v4
 	Seed    uint64
 	Timeout time.Duration
 	Defects []Defect // nil means KnownDefects()
@@ -59,6 +64,16 @@ func (o Options) mode() Mode {
 		return ModeV3
 	}
 	return o.Mode
+}
+
+func (o Options) naming() Naming {
+	switch {
+	case o.Names != NamingByMode:
+		return o.Names
+	case o.mode() == ModeV4:
+		return NamingUUID
+	}
+	return NamingPlain
 }
 
 func (o Options) defects() []Defect {
@@ -95,13 +110,17 @@ func RunScenario(ctx context.Context, sc Scenario, d Direction, opts Options) Re
 	err = errors.Join(append(r.soft, err)...)
 	addRunRoles(err, d)
 	res := Result{
-		Scenario:  sc.Name,
-		Mode:      opts.mode(),
-		Direction: d.Name,
-		Initiator: d.Initiator.Name,
-		Responder: d.Responder.Name,
-		Messages:  r.messages,
-		Seconds:   time.Since(start).Seconds(),
+		Scenario:      sc.Name,
+		Mode:          opts.mode(),
+		Names:         opts.naming(),
+		Direction:     d.Name,
+		Initiator:     d.Initiator.Name,
+		Responder:     d.Responder.Name,
+		Messages:      r.messages,
+		Seconds:       time.Since(start).Seconds(),
+		FromInitiator: r.fromInitiator,
+		FromResponder: r.fromResponder,
+		EpochsCrossed: EpochsCrossed(r.fromInitiator, r.fromResponder),
 	}
 	classify(&res, err, opts.defects())
 	return res

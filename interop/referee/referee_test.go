@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,22 @@ func TestKnownDefects(t *testing.T) {
 			t.Errorf("%s: %s: %s, want known_defect", r.Direction, r.Outcome, r.Detail)
 		}
 	}
+	// An incompatibility is reported as such, unless a defect shows too.
+	incompatible := defects[0]
+	incompatible.Incompatible, incompatible.Evidence = true, "by design"
+	for _, r := range Run(t.Context(), broken, honest, []Scenario{sc}, Options{Defects: []Defect{incompatible}}) {
+		if r.Outcome != OutcomeKnownIncompatible || !strings.HasPrefix(r.Detail, "known incompatibility (") {
+			t.Errorf("%s: %s: %s, want known_incompatible", r.Direction, r.Outcome, r.Detail)
+		}
+	}
+	res := Result{Scenario: sc.Name}
+	classify(&res, errors.Join(
+		&Failure{Role: RoleReceiver, Impls: map[Role]string{RoleReceiver: broken.Name}, Err: errors.New("x replied invalid_message, want duplicate")},
+		&Failure{Role: RoleReceiver, Impls: map[Role]string{RoleReceiver: broken.Name}, Err: errors.New("y as invalid_message, want duplicate")},
+	), []Defect{{Impl: broken.Name, Role: RoleReceiver, Match: "x replied", Incompatible: true}, {Impl: broken.Name, Role: RoleReceiver, Match: "y as"}})
+	if res.Outcome != OutcomeKnownDefect {
+		t.Errorf("a defect and an incompatibility: %s, want known_defect", res.Outcome)
+	}
 	// A defect that does not show is reported, but is no failure.
 	defects[0].Impl = honest.Name
 	for _, r := range Run(t.Context(), honest, honest, []Scenario{sc}, Options{Defects: defects}) {
@@ -189,5 +206,79 @@ func TestMatchDefect(t *testing.T) {
 		if _, got := matchDefect(ScenarioTamper, f, []Defect{tt.d}); got != tt.want {
 			t.Errorf("%+v: match %v, want %v", tt.d, got, tt.want)
 		}
+	}
+}
+
+// TestFakeSPQRPasses runs every scenario in v4 with the honest SPQR fake,
+// which advances its SPQR epochs as libsignal 0.103.0 does, and checks what
+// the referee counted: the epochs crossed in the long alternating run, and
+// the addresses in each type-3 message under UUID names (none with plain
+// names).
+func TestFakeSPQRPasses(t *testing.T) {
+	t.Parallel()
+	fake := fakeImpl(t, fakeSPQR)
+	for _, r := range Run(t.Context(), fake, fake, nil, Options{Mode: ModeV4, Seed: DefaultSeed}) {
+		if r.Outcome != OutcomePass || r.Detail != "" {
+			t.Errorf("%s/%s: %s: %s", r.Scenario, r.Direction, r.Outcome, r.Detail)
+		}
+		if r.Names != NamingUUID || r.FromInitiator.Addressed != r.FromInitiator.PreKey || r.FromResponder.Addressed != r.FromResponder.PreKey {
+			t.Errorf("%s/%s: names %s, initiator sent %s, responder sent %s", r.Scenario, r.Direction, r.Names, r.FromInitiator, r.FromResponder)
+		}
+		if r.Scenario != ScenarioAlternating {
+			continue
+		}
+		wantEpoch := uint64(1 + (alternatingMessagesV4/2-1)/fakeMessagesPerEpoch)
+		if r.Messages != alternatingMessagesV4 || r.FromInitiator.MaxEpoch != wantEpoch || r.FromResponder.MaxEpoch != wantEpoch ||
+			r.EpochsCrossed != int(wantEpoch-1) || r.SPQRSummary() != strconv.Itoa(int(wantEpoch-1)) {
+			t.Errorf("%s: %d messages, epochs crossed %d (%s), initiator sent %s, responder sent %s, want epoch %d",
+				r.Direction, r.Messages, r.EpochsCrossed, r.SPQRSummary(), r.FromInitiator, r.FromResponder, wantEpoch)
+		}
+		if r.FromInitiator.Addressed != 1 || r.FromResponder.Addressed != 0 {
+			t.Errorf("%s: addresses in %d and %d messages, want 1 (the first) and 0", r.Direction, r.FromInitiator.Addressed, r.FromResponder.Addressed)
+		}
+	}
+	sc, _ := LookupScenario(ScenarioAlternating)
+	for _, r := range Run(t.Context(), fake, fake, []Scenario{sc}, Options{Mode: ModeV4, Names: NamingPlain}) {
+		if r.Outcome != OutcomePass || r.FromInitiator.Addressed+r.FromResponder.Addressed != 0 {
+			t.Errorf("plain names, %s: %s, addresses in %d and %d messages", r.Direction, r.Outcome, r.FromInitiator.Addressed, r.FromResponder.Addressed)
+		}
+	}
+}
+
+// TestBrokenSPQRFakesFail pairs each broken SPQR variant with the honest
+// one in the alternating scenario: each must fail, laid at its door where
+// the wire shows whose fault it is. Wrong addresses show only when the
+// broken side initiates: only its type-3 messages carry them.
+func TestBrokenSPQRFakesFail(t *testing.T) {
+	tests := []struct {
+		variant    string
+		detail     string
+		blamed     bool
+		initiating bool // fails only when the broken side initiates
+	}{
+		{fakeSlowSPQR, "SPQR crossed 11 epochs in 2400 messages, want at least 20", false, false},
+		{fakeBadSPQR, "malformed SPQR message: version 0x02", true, false},
+		{fakeBadAddresses, "carries addresses", true, true},
+	}
+	sc, _ := LookupScenario(ScenarioAlternating)
+	for _, tt := range tests {
+		t.Run(tt.variant, func(t *testing.T) {
+			t.Parallel()
+			broken, honest := fakeImpl(t, tt.variant), fakeImpl(t, fakeSPQR)
+			for _, r := range Run(t.Context(), broken, honest, []Scenario{sc}, Options{Mode: ModeV4, Seed: DefaultSeed}) {
+				switch {
+				case tt.initiating && r.Initiator == honest.Name:
+					if r.Outcome != OutcomePass {
+						t.Errorf("%s: %s: %s, want pass", r.Direction, r.Outcome, r.Detail)
+					}
+				case r.Outcome != OutcomeFail:
+					t.Errorf("%s: %s: %s, want fail", r.Direction, r.Outcome, r.Detail)
+				case !strings.Contains(r.Detail, tt.detail):
+					t.Errorf("%s: detail %q lacks %q", r.Direction, r.Detail, tt.detail)
+				case tt.blamed && !strings.HasPrefix(r.Detail, broken.Name+" sender: "):
+					t.Errorf("%s: failure not laid on %s: %s", r.Direction, broken.Name, r.Detail)
+				}
+			}
+		})
 	}
 }

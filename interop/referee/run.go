@@ -86,6 +86,8 @@ type run struct {
 	// tampered message accepted as if it were the real one), so that one
 	// defect does not hide the next.
 	soft []error
+	// fromInitiator and fromResponder record what each side sent.
+	fromInitiator, fromResponder Traffic
 }
 
 func newRun(ctx context.Context, scenario string, d Direction, opts Options) *run {
@@ -122,9 +124,11 @@ func between(p Role, pi *party, q Role, qi *party) map[Role]string {
 	return map[Role]string{p: pi.impl.Name, q: qi.impl.Name}
 }
 
-// start starts a fresh peer process and initializes it with name, device 1
-// and a random registration id.
-func (r *run) start(impl Impl, name string, role Role) (*party, error) {
+// start starts a fresh peer process and initializes it with the name of
+// party plain ("alice", "bob", "carol"; see Naming), device 1 and a random
+// registration id.
+func (r *run) start(impl Impl, plain string, role Role) (*party, error) {
+	name := partyName(r.opts.naming(), plain)
 	p := &party{impl: impl, addr: Address{Name: name, DeviceID: 1}, role: role}
 	peer, err := StartPeer(r.ctx, impl, p.String(), r.opts.Timeout)
 	if err != nil {
@@ -262,6 +266,9 @@ func (r *run) send(from, to *party, plaintext []byte) (*message, error) {
 	}
 	if v := messageVersion(ct.Bytes); v != r.version() {
 		return nil, fail(RoleSender, impls, "%s: message #%d has version byte %#02x, want high nibble %d", from, m.seq, ct.Bytes[0], r.version())
+	}
+	if err := r.observe(m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -30,16 +30,25 @@ const (
 const (
 	alternatingMessages = 300
 	maxPlaintext        = 65536
-	outOfOrderBurst     = 20
-	outOfOrderRounds    = 3
-	spanningBurst       = 5
-	simultaneousRounds  = 10
+	// In v4 the alternating scenario runs long enough for SPQR to rotate
+	// its ML-KEM key many times. With strictly alternating messages an
+	// epoch takes 87 messages with libsignal 0.103.0 (the 1152-byte key
+	// vector travels as 36 chunks of 32 bytes, one per message, then the
+	// two ciphertext halves come back), so 2,400 messages reach epoch 28:
+	// 27 epochs crossed. A run in which both sides speak SPQR fails below
+	// minEpochsCrossed.
+	alternatingMessagesV4 = 2400
+	minEpochsCrossed      = 20
+	outOfOrderBurst       = 20
+	outOfOrderRounds      = 3
+	spanningBurst         = 5
+	simultaneousRounds    = 10
 )
 
 // Scenarios lists every scenario, in the order they are run.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{ScenarioAlternating, "300 strictly alternating messages of random length, empty and 64 KiB included", alternating},
+		{ScenarioAlternating, "300 strictly alternating messages of random length, empty and 64 KiB included; in v4 2,400, crossing at least 20 SPQR epochs when both sides speak SPQR", alternating},
 		{ScenarioNoOneTimePreKey, "a session from a bundle without one-time prekey, short exchange both ways", noOneTimePreKey},
 		{ScenarioOutOfOrder, "shuffled bursts both ways, and a burst spanning a DH ratchet step", outOfOrder},
 		{ScenarioDuplicate, "re-delivered type-3 and type-2 messages are duplicates; the next message decrypts", duplicate},
@@ -86,7 +95,11 @@ func alternating(r *run, d Direction) error {
 		return err
 	}
 	a, b := r.initiator, r.responder
-	for i := range alternatingMessages {
+	n := alternatingMessages
+	if r.opts.mode() == ModeV4 {
+		n = alternatingMessagesV4
+	}
+	for i := range n {
 		from, to := a, b
 		if i%2 == 1 {
 			from, to = b, a
@@ -103,6 +116,20 @@ func alternating(r *run, d Direction) error {
 				return err
 			}
 		}
+	}
+	return r.expectEpochs(minEpochsCrossed)
+}
+
+// expectEpochs requires a run in which both sides sent SPQR data to have
+// crossed at least min epochs. Which side lags cannot be told from the
+// wire, so the failure names both.
+func (r *run) expectEpochs(want int) error {
+	if !SpeakSPQR(r.fromInitiator, r.fromResponder) {
+		return nil
+	}
+	if n := EpochsCrossed(r.fromInitiator, r.fromResponder); n < want {
+		return fmt.Errorf("SPQR crossed %d epochs in %d messages, want at least %d (initiator %s sent %s; responder %s sent %s)",
+			n, r.messages, want, r.initiator, r.fromInitiator, r.responder, r.fromResponder)
 	}
 	return nil
 }

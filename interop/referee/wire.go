@@ -13,7 +13,8 @@ import (
 //	SignalMessage       = version || protobuf || mac[8]
 //	PreKeySignalMessage = version || protobuf            (no outer MAC)
 //
-// The referee only locates fields so that it can flip bits in place; it
+// The referee only locates fields, so that it can flip bits in place and
+// read the SPQR data (spqr.go) and addresses (names.go) a sender put in; it
 // never re-marshals a message.
 
 // Specification constants: protobuf field numbers and sizes.
@@ -24,6 +25,8 @@ const (
 	signalCounter         protowire.Number = 2
 	signalPreviousCounter protowire.Number = 3
 	signalCiphertext      protowire.Number = 4
+	signalPQRatchet       protowire.Number = 5 // SPQR data, version 4 only
+	signalAddresses       protowire.Number = 6 // libsignal >= 0.91, with service-id names
 
 	preKeyBaseKey         protowire.Number = 2
 	preKeyIdentityKey     protowire.Number = 3
@@ -104,6 +107,60 @@ func embeddedSignal(msg []byte) (field, []field, error) {
 	return inner, fs, err
 }
 
+// signalOf returns the fields of a ciphertext's SignalMessage: the whole
+// message for type 2, the embedded one for type 3.
+func signalOf(ct Ciphertext) ([]field, error) {
+	switch ct.Type {
+	case TypeSignal:
+		return signalFields(ct.Bytes, 0)
+	case TypePreKey:
+		_, fs, err := embeddedSignal(ct.Bytes)
+		return fs, err
+	}
+	return nil, fmt.Errorf("message type %d", ct.Type)
+}
+
+// extras is what a SignalMessage carries beyond the Double Ratchet fields.
+type extras struct {
+	spqr      spqrMessage
+	hasSPQR   bool
+	addresses []byte // nil when absent
+}
+
+// readExtras parses the pq_ratchet and addresses fields of a ciphertext's
+// SignalMessage. Each may appear at most once, as a bytes field; the
+// addresses are returned unchecked (see checkAddresses).
+func readExtras(ct Ciphertext) (extras, error) {
+	var x extras
+	fs, err := signalOf(ct)
+	if err != nil {
+		return x, err
+	}
+	var seen [2]bool
+	for _, f := range fs {
+		if f.num != signalPQRatchet && f.num != signalAddresses {
+			continue
+		}
+		i := int(f.num - signalPQRatchet)
+		switch {
+		case f.typ != protowire.BytesType:
+			return x, fmt.Errorf("field %d has wire type %d, want bytes", f.num, f.typ)
+		case seen[i]:
+			return x, fmt.Errorf("field %d appears twice", f.num)
+		}
+		seen[i] = true
+		value := ct.Bytes[f.start:f.end]
+		if f.num == signalAddresses {
+			x.addresses = append([]byte{}, value...)
+			continue
+		}
+		if x.spqr, x.hasSPQR, err = parseSPQR(value); err != nil {
+			return x, err
+		}
+	}
+	return x, nil
+}
+
 // tamper is one single-bit change to an authenticated part of a message.
 type tamper struct {
 	what string
@@ -114,7 +171,9 @@ type tamper struct {
 	apply func(msg []byte, rng *rand.Rand) ([]byte, bool)
 }
 
-// signalTampers lists the tampers of a SignalMessage (type 2).
+// signalTampers lists the tampers of a SignalMessage (type 2). The SPQR
+// data and the addresses are covered by the MAC like the other fields; a
+// tamper of a field the message lacks does not apply.
 func signalTampers() []tamper {
 	at := func(msg []byte) ([]field, bool) {
 		fs, err := signalFields(msg, 0)
@@ -127,6 +186,8 @@ func signalTampers() []tamper {
 		{"counter", invalid(), raiseVarint(at, signalCounter)},
 		{"previous counter", invalid(), raiseVarint(at, signalPreviousCounter)},
 		{"ciphertext", invalid(), flipInField(at, signalCiphertext)},
+		{"pq_ratchet", invalid(), flipInField(at, signalPQRatchet)},
+		{"addresses", invalid(), flipInField(at, signalAddresses)},
 		{"mac", invalid(), flipInMAC(func([]byte) (int, bool) { return 0, true })},
 	}
 }
@@ -176,6 +237,8 @@ func preKeyTampers(sessionKnown bool) []tamper {
 		{"embedded version high nibble", invalid(), flipEmbeddedVersion(innerStart)},
 		{"embedded ratchet key", invalid(), flipInKey(inner, signalRatchetKey)},
 		{"embedded ciphertext", invalid(), flipInField(inner, signalCiphertext)},
+		{"embedded pq_ratchet", invalid(), flipInField(inner, signalPQRatchet)},
+		{"embedded addresses", invalid(), flipInField(inner, signalAddresses)},
 		{"embedded mac", invalid(), flipInMAC(innerStart)},
 	}
 	if !sessionKnown {

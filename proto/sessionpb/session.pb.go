@@ -103,8 +103,12 @@ type SessionState struct {
 	LocalRegistrationId  uint32                 `protobuf:"varint,9,opt,name=local_registration_id,json=localRegistrationId,proto3" json:"local_registration_id,omitempty"`
 	RemoteRegistrationId uint32                 `protobuf:"varint,10,opt,name=remote_registration_id,json=remoteRegistrationId,proto3" json:"remote_registration_id,omitempty"`
 	Pending              *PendingPreKey         `protobuf:"bytes,11,opt,name=pending,proto3" json:"pending,omitempty"` // set until the first reply arrives
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The Sparse Post-Quantum Ratchet's state (blindpost.spqr.v1.State,
+	// proto/spqr.proto); empty when SPQR is off (version 3, or negotiated
+	// down with a peer that does not speak it).
+	Spqr          []byte `protobuf:"bytes,12,opt,name=spqr,proto3" json:"spqr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionState) Reset() {
@@ -210,6 +214,13 @@ func (x *SessionState) GetRemoteRegistrationId() uint32 {
 func (x *SessionState) GetPending() *PendingPreKey {
 	if x != nil {
 		return x.Pending
+	}
+	return nil
+}
+
+func (x *SessionState) GetSpqr() []byte {
+	if x != nil {
+		return x.Spqr
 	}
 	return nil
 }
@@ -510,7 +521,7 @@ const file_session_proto_rawDesc = "" +
 	"\rSessionRecord\x12%\n" +
 	"\x0eschema_version\x18\x01 \x01(\rR\rschemaVersion\x12<\n" +
 	"\acurrent\x18\x02 \x01(\v2\".blindpost.session.v1.SessionStateR\acurrent\x12>\n" +
-	"\bprevious\x18\x03 \x03(\v2\".blindpost.session.v1.SessionStateR\bprevious\"\x8f\x04\n" +
+	"\bprevious\x18\x03 \x03(\v2\".blindpost.session.v1.SessionStateR\bprevious\"\xa3\x04\n" +
 	"\fSessionState\x12'\n" +
 	"\x0fsession_version\x18\x01 \x01(\rR\x0esessionVersion\x12%\n" +
 	"\x0elocal_identity\x18\x02 \x01(\fR\rlocalIdentity\x12'\n" +
@@ -523,7 +534,8 @@ const file_session_proto_rawDesc = "" +
 	"\x15local_registration_id\x18\t \x01(\rR\x13localRegistrationId\x124\n" +
 	"\x16remote_registration_id\x18\n" +
 	" \x01(\rR\x14remoteRegistrationId\x12=\n" +
-	"\apending\x18\v \x01(\v2#.blindpost.session.v1.PendingPreKeyR\apending\"\x90\x01\n" +
+	"\apending\x18\v \x01(\v2#.blindpost.session.v1.PendingPreKeyR\apending\x12\x12\n" +
+	"\x04spqr\x18\f \x01(\fR\x04spqr\"\x90\x01\n" +
 	"\vSenderChain\x12%\n" +
 	"\x0eratchet_public\x18\x01 \x01(\fR\rratchetPublic\x12'\n" +
 	"\x0fratchet_private\x18\x02 \x01(\fR\x0eratchetPrivate\x12\x1b\n" +

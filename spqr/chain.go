@@ -1,0 +1,208 @@
+package spqr
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// Default chain limits; libsignal passes its own MAX_FORWARD_JUMPS and
+// MAX_MESSAGE_KEYS, which have the same values.
+const (
+	DefaultMaxJump    = 25_000
+	DefaultMaxOOOKeys = 2_000
+)
+
+// epochsKeptBeforeSend is how many epochs older than the current sending
+// epoch are kept for late messages.
+const epochsKeptBeforeSend = 1
+
+// keptKey is the key of a message skipped on a receiving chain.
+type keptKey struct {
+	index uint32
+	key   [32]byte
+}
+
+// half is one direction of one epoch's chain.
+type half struct {
+	counter uint32
+	next    []byte // 32 bytes; nil once the epoch no longer sends
+	kept    []keptKey
+}
+
+type link struct{ send, recv half }
+
+// chain is the SPQR symmetric ratchet: one pair of chains per epoch, each
+// epoch's root chained from the previous one and the epoch's secret.
+type chain struct {
+	dir          Direction
+	currentEpoch uint64
+	sendEpoch    uint64
+	links        []link // links[len-1] is currentEpoch
+	nextRoot     [32]byte
+	maxJump      uint32
+	maxOOO       uint32
+}
+
+func (c *chain) clone() *chain {
+	n := *c
+	n.links = make([]link, len(c.links))
+	for i, l := range c.links {
+		n.links[i] = link{send: l.send.clone(), recv: l.recv.clone()}
+	}
+	return &n
+}
+
+func (h half) clone() half {
+	h.kept = slices.Clone(h.kept)
+	return h
+}
+
+// linkFrom splits a 96-byte generator into the next root and the epoch's
+// two chains; the A-to-B chain comes first.
+func (c *chain) linkFrom(gen []byte) link {
+	ab := half{next: slices.Clone(gen[32:64])}
+	ba := half{next: slices.Clone(gen[64:96])}
+	if c.dir == AToB {
+		return link{send: ab, recv: ba}
+	}
+	return link{send: ba, recv: ab}
+}
+
+func newChain(authKey []byte, dir Direction, maxJump, maxOOO uint32) *chain {
+	c := &chain{dir: dir, maxJump: orDefault(maxJump, DefaultMaxJump), maxOOO: orDefault(maxOOO, DefaultMaxOOOKeys)}
+	gen := kdf(zeroSalt, authKey, labelChainStart, 96)
+	copy(c.nextRoot[:], gen[:32])
+	c.links = []link{c.linkFrom(gen)}
+	return c
+}
+
+func orDefault(v, d uint32) uint32 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// addEpoch chains in the secret of epoch currentEpoch+1.
+func (c *chain) addEpoch(ep uint64, secret []byte) error {
+	if ep != c.currentEpoch+1 {
+		return fmt.Errorf("%w: epoch secret %d after epoch %d", ErrState, ep, c.currentEpoch)
+	}
+	gen := kdf(c.nextRoot[:], secret, labelChainAdd, 96)
+	copy(c.nextRoot[:], gen[:32])
+	c.currentEpoch = ep
+	c.links = append(c.links, c.linkFrom(gen))
+	return nil
+}
+
+func (c *chain) linkIndex(ep uint64) (int, error) {
+	if ep > c.currentEpoch {
+		return 0, fmt.Errorf("%w: epoch %d is ahead of %d", ErrInvalidMessage, ep, c.currentEpoch)
+	}
+	back := c.currentEpoch - ep
+	if back >= uint64(len(c.links)) {
+		return 0, fmt.Errorf("%w: epoch %d is no longer held", ErrInvalidMessage, ep)
+	}
+	return len(c.links) - 1 - int(back), nil
+}
+
+// sendKey returns the next sending index and key of epoch ep, dropping
+// epochs that can no longer be needed once sending moves on.
+func (c *chain) sendKey(ep uint64) (uint32, []byte, error) {
+	if ep < c.sendEpoch {
+		return 0, nil, fmt.Errorf("%w: send epoch went back from %d to %d", ErrState, c.sendEpoch, ep)
+	}
+	i, err := c.linkIndex(ep)
+	if err != nil {
+		return 0, nil, err
+	}
+	if ep != c.sendEpoch {
+		c.sendEpoch = ep
+		if drop := i - epochsKeptBeforeSend; drop > 0 {
+			c.links = slices.Delete(c.links, 0, drop)
+			i -= drop
+		}
+		for j := range i {
+			c.links[j].send.next = nil
+		}
+	}
+	h := &c.links[i].send
+	if len(h.next) != 32 {
+		return 0, nil, fmt.Errorf("%w: no sending chain for epoch %d", ErrState, ep)
+	}
+	if h.counter == ^uint32(0) {
+		return 0, nil, fmt.Errorf("%w: sending chain exhausted", ErrState)
+	}
+	idx, key := h.step()
+	return idx, key[:], nil
+}
+
+// recvKey returns the key of message index of epoch ep, or an error if it
+// was used, dropped, or is too far ahead.
+func (c *chain) recvKey(ep uint64, index uint32) ([]byte, error) {
+	i, err := c.linkIndex(ep)
+	if err != nil {
+		return nil, err
+	}
+	return c.links[i].recv.key(index, c.maxJump, c.maxOOO)
+}
+
+// step advances the chain by one: counter+1, then
+// next || key = HKDF(zero salt, next, BE32(counter) || label, 64).
+func (h *half) step() (uint32, [32]byte) {
+	h.counter++
+	info := binary.BigEndian.AppendUint32(nil, h.counter)
+	gen := kdf(zeroSalt, h.next, string(info)+labelChainNext, 64)
+	h.next = gen[:32]
+	var k [32]byte
+	copy(k[:], gen[32:])
+	return h.counter, k
+}
+
+func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {
+	switch {
+	case at == h.counter:
+		return nil, fmt.Errorf("%w: SPQR key %d already used", ErrDuplicate, at)
+	case at < h.counter:
+		if uint64(at)+uint64(maxOOO) < uint64(h.counter) {
+			return nil, fmt.Errorf("%w: SPQR key %d was dropped", ErrDuplicate, at)
+		}
+		for j, k := range h.kept {
+			if k.index == at {
+				key := k.key
+				h.kept = slices.Delete(h.kept, j, j+1)
+				return key[:], nil
+			}
+		}
+		return nil, fmt.Errorf("%w: SPQR key %d already used", ErrDuplicate, at)
+	}
+	if at-h.counter > maxJump {
+		return nil, fmt.Errorf("%w: SPQR index %d is %d ahead", ErrInvalidMessage, at, at-h.counter)
+	}
+	if len(h.next) != 32 {
+		return nil, fmt.Errorf("%w: no receiving chain", ErrState)
+	}
+	if uint64(at) > uint64(h.counter)+uint64(maxOOO) {
+		h.kept = nil
+	}
+	for at > h.counter+1 {
+		idx, k := h.step()
+		if uint64(idx)+uint64(maxOOO) >= uint64(at) {
+			h.kept = append(h.kept, keptKey{idx, k})
+		}
+	}
+	h.trim(maxOOO)
+	_, k := h.step()
+	return k[:], nil
+}
+
+// trim drops kept keys older than counter-maxOOO once more than about
+// 1.1×maxOOO are held.
+func (h *half) trim(maxOOO uint32) {
+	if uint64(len(h.kept)) < uint64(maxOOO)*11/10+1 || h.counter < maxOOO {
+		return
+	}
+	horizon := h.counter - maxOOO
+	h.kept = slices.DeleteFunc(h.kept, func(k keptKey) bool { return k.index < horizon })
+}
