@@ -78,26 +78,30 @@ var matrix = [...]struct {
 		{"gomau", "gomau"},
 	}},
 	// PQXDH with SPQR, UUID names; the alternating scenario runs long
-	// enough to cross 20 SPQR epochs. blindpost has PQXDH but no SPQR yet:
-	// it runs every scenario with node (0.72.1, PQXDH without SPQR), and
-	// with node-current it is, like node, a known incompatibility
-	// (defects.go) until SPQR is wired in. node-current×node cannot work:
-	// 0.72.1 has no SPQR, which 0.103.0 requires. gomau has no PQXDH;
-	// node×node in v4 adds nothing the v4 pairs with blindpost and
-	// node-current do not cover.
+	// enough to cross 20 SPQR epochs. "blindpost" offers SPQR (minimum
+	// V0): it runs SPQR with node-current (0.103.0) and itself, and falls
+	// back to none with node (0.72.1, PQXDH without SPQR). "blindpost-pq"
+	// requires SPQR (minimum V1) as blindpost's clients do, and uses SPQR
+	// keys from the first message, as 0.103.0 does. node-current×node
+	// cannot work: 0.72.1 has no SPQR, which 0.103.0 requires (a known
+	// incompatibility, defects.go). gomau has no PQXDH; node×node in v4
+	// adds nothing the pairs with blindpost and node-current do not cover.
 	{referee.ModeV4, [][2]string{
 		{"blindpost", "blindpost"},
 		{"blindpost", "node"},
 		{"blindpost", "node-current"},
+		{"blindpost-pq", "node-current"},
+		{"blindpost-pq", "blindpost"},
 		{"node-current", "node-current"},
 		{"node-current", "node"},
 	}},
 }
 
 // sendsAddresses lists the implementations that put the addresses field
-// (SignalMessage field 6) in every type-3 message they send when both
-// parties have UUID names: libsignal >= 0.91 (0.103.0 sends it there only).
-var sendsAddresses = map[string]bool{"node-current": true}
+// (SignalMessage field 6) in every type-3 message of a version-4 session
+// they send when both parties have UUID names: libsignal >= 0.91 (0.103.0
+// sends it there only), and blindpost, which does the same.
+var sendsAddresses = map[string]bool{"node-current": true, "blindpost": true, "blindpost-pq": true}
 
 // collected gathers results from parallel subtests in a fixed order.
 type collected struct {
@@ -167,7 +171,7 @@ func TestInterop(t *testing.T) {
 // names. (The referee checks the field's content whenever it is present.)
 func checkAddressed(t *testing.T, r referee.Result) {
 	t.Helper()
-	if r.Outcome != referee.OutcomePass || r.Names != referee.NamingUUID {
+	if r.Outcome != referee.OutcomePass || r.Names != referee.NamingUUID || r.Mode != referee.ModeV4 {
 		return
 	}
 	for _, side := range []struct {

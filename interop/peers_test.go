@@ -35,7 +35,8 @@ func locatePeers(t *testing.T, dir string) map[string]peer {
 	t.Helper()
 	root := repoRoot(t)
 	return map[string]peer{
-		"blindpost":    blindpostPeer(t, root, dir),
+		"blindpost":    blindpostPeer(t, root, dir, "blindpost", "offer"),
+		"blindpost-pq": blindpostPeer(t, root, dir, "blindpost-pq", "require"),
 		"gomau":        gomauPeer(t, root, dir),
 		"node":         nodePeer(root, "node"),
 		"node-current": nodePeer(root, "node-current"),
@@ -52,12 +53,17 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func blindpostPeer(t *testing.T, root, dir string) peer {
+// blindpostPeer is `blindpost interop peer --spqr spqr` under name:
+// "blindpost" offers SPQR (and so also runs with libsignal 0.72.1),
+// "blindpost-pq" requires it, as blindpost's own clients do.
+func blindpostPeer(t *testing.T, root, dir, name, spqr string) peer {
 	bin := filepath.Join(dir, "blindpost")
-	if err := goBuild(t.Context(), root, bin, "./cmd/blindpost"); err != nil {
-		t.Fatalf("build blindpost: %v", err)
+	if _, err := os.Stat(bin); err != nil {
+		if err := goBuild(t.Context(), root, bin, "./cmd/blindpost"); err != nil {
+			t.Fatalf("build blindpost: %v", err)
+		}
 	}
-	impl := referee.Impl{Name: "blindpost", Argv: []string{bin, "interop", "peer"}}
+	impl := referee.Impl{Name: name, Argv: []string{bin, "interop", "peer", "--spqr", spqr}}
 	if err := probe(t.Context(), impl); err != nil {
 		return peer{missing: fmt.Sprintf("`blindpost interop peer` does not answer quit: %v", err)}
 	}

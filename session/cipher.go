@@ -106,7 +106,13 @@ func (c *Cipher) Encrypt(addr Address, plaintext []byte) (int, []byte, error) {
 	if p := st.Pending; p != nil && c.Now().Sub(time.UnixMilli(p.CreatedMillis)) > MaxUnacknowledgedSessionAge {
 		return 0, nil, fmt.Errorf("%w: %s: unacknowledged session is stale", ErrNoSession, addr)
 	}
-	next, m, err := st.Ratchet.Encrypt(plaintext, ratchet.Header{}, c.Rand)
+	// Like libsignal, bind PreKeySignalMessages of version-4 sessions to
+	// both addresses when both are service ids (the addresses field).
+	var h ratchet.Header
+	if st.Pending != nil && st.Ratchet.Version >= x3dh.SessionVersionPQXDH {
+		h.Addresses, _ = addressesField(c.Local, addr)
+	}
+	next, m, err := st.Ratchet.Encrypt(plaintext, h, c.Rand)
 	if err != nil {
 		return 0, nil, fmt.Errorf("session: encrypt: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/session"
+	"github.com/blindpost/blindpost/spqr"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
 )
@@ -42,6 +43,10 @@ type Peer struct {
 	rand  io.Reader
 	now   func() time.Time
 	local *device
+	// SPQRMinimum is passed to the session cipher: spqr.V0 (the default)
+	// offers SPQR and falls back for a peer without it (libsignal 0.72);
+	// spqr.V1 requires it, as blindpost's own clients do.
+	SPQRMinimum spqr.Version
 }
 
 // device exists once init has run.
@@ -249,7 +254,7 @@ func (p *Peer) init(req *request) (map[string]any, error) {
 	p.local = &device{
 		addr:   addr,
 		store:  store,
-		cipher: &session.Cipher{Store: store, Local: addr, Rand: p.rand, Now: p.now},
+		cipher: &session.Cipher{Store: store, Local: addr, Rand: p.rand, Now: p.now, SPQRMinimum: p.SPQRMinimum},
 		nextID: 1,
 	}
 	return map[string]any{"identity_key": ik.Public.Bytes()}, nil
