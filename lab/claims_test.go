@@ -6,7 +6,6 @@ package lab
 
 import (
 	"bytes"
-	"errors"
 	"go/parser"
 	"go/token"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blindpost/blindpost/ratchet"
 	"github.com/blindpost/blindpost/x3dh"
 )
 
@@ -303,20 +303,100 @@ func TestClaimProvider(t *testing.T) {
 	}
 }
 
-// Claim (pqxdh): the lab says it is not available, and prints nothing.
-func TestPQXDHNotAvailable(t *testing.T) {
-	for _, l := range Walkthroughs() {
-		if l.Name != "pqxdh" {
-			continue
+// Claims (pqxdh): both sides of PQXDH compute the same DH values, KEM
+// secret and SK, and Alice's SK is the KDF over them; every message's SPQR
+// key is the same on both sides and salts the message keys (unsalted keys
+// fail the MAC); epoch 1 takes 3 header, 30 ct1, 36 key vector and 5 ct2
+// chunks, its secret is the same on both sides, and the first keys from it
+// come right after; the future attacker with every X25519 key reads
+// nothing, and with Alice's first keys too reads exactly the messages
+// keyed from SPQR epoch 0.
+func TestClaimPQXDH(t *testing.T) {
+	for _, seed := range claimSeeds {
+		r, err := runPQ(seed)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var out bytes.Buffer
-		err := l.Run(&out, Options{Seed: 1})
-		if !errors.Is(err, ErrNotAvailable) || out.Len() != 0 {
-			t.Fatalf("pqxdh: %v, %d bytes of output", err, out.Len())
+		a, b := r.c.x.aliceTrace, r.c.x.bobTrace
+		if len(a.DH) != 4 || a.KEM == nil || b.KEM == nil || *a.KEM != *b.KEM || !sameSK(&a.Secrets, &b.Secrets) ||
+			a.Secrets.Version != x3dh.SessionVersionPQXDH {
+			t.Fatalf("seed %d: PQXDH disagrees", seed)
 		}
-		return
+		for i := range a.DH {
+			if a.DH[i] != b.DH[i] {
+				t.Fatalf("seed %d: DH%d differs", seed, i+1)
+			}
+		}
+		if again := recomputeSK(a.DH, a.KEM); !sameSK(&again, &a.Secrets) {
+			t.Fatalf("seed %d: SK is not KDFPQXDH(F || DH1..DH4 || SS)", seed)
+		}
+		chunks := map[string]int{}
+		firstEpoch1 := 0
+		for _, m := range r.msgs {
+			e, d := m.s.enc, m.r.dec
+			if e.pq.key == nil || d.pq.key == nil || *e.pq.key != *d.pq.key || e.seed != d.seed {
+				t.Fatalf("seed %d: %s: keys differ", seed, m.s.label)
+			}
+			plain := ratchet.DeriveMessageKeys(e.seed, nil)
+			if !macVerifies(&e.keys, e.msg, m.s.from.ik.Public, m.s.to.ik.Public) ||
+				macVerifies(&plain, e.msg, m.s.from.ik.Public, m.s.to.ik.Public) {
+				t.Fatalf("seed %d: %s: the SPQR salt does not decide the MAC", seed, m.s.label)
+			}
+			in := e.pq.trace.Message
+			if in.Epoch == 1 && in.HasChunk {
+				chunks[in.Data]++
+			}
+			if e.pq.trace.KeyEpoch == 1 && firstEpoch1 == 0 {
+				firstEpoch1 = m.n
+			}
+		}
+		want := map[string]int{"header": 3, "ct1": 30, "key vector": 36, "ct2": 5}
+		for k, n := range want {
+			if chunks[k] != n {
+				t.Errorf("seed %d: epoch 1 sent %d %s chunks, want %d", seed, chunks[k], k, n)
+			}
+		}
+		if firstEpoch1 != 87 || len(r.c.pq.secrets) != 1 {
+			t.Fatalf("seed %d: first message keyed from epoch 1: m%d; %d epochs", seed, firstEpoch1, len(r.c.pq.secrets))
+		}
+		att := newFutureAttacker(r)
+		guess := recomputeSK(a.DH, nil)
+		tries, err := att.attack(guess.RootKey, guess.PQRKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range tries {
+			if tr.read || tr.seedOK {
+				t.Fatalf("seed %d: the attacker without SS got %s", seed, tr.m.s.label)
+			}
+		}
+		tries, err = att.attack(a.Secrets.RootKey, a.Secrets.PQRKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range tries {
+			if !tr.seedOK || tr.read != (tr.m.n < firstEpoch1) {
+				t.Fatalf("seed %d: the attacker with the first keys: %s read %v", seed, tr.m.s.label, tr.read)
+			}
+		}
+		out := run(t, func(w *bytes.Buffer) error { return PQXDH(w, seed) })
+		mustContain(t, out,
+			"check: XEdDSA signature of PQOPK_B under IK_B verifies: yes",
+			"check: PQOPK_B with one bit flipped is refused: x3dh: bad kyber prekey signature",
+			"gives this SK: yes",
+			"equals Alice's SS: yes.",
+			"check: Bob's RK0, CK0 and PQR equal Alice's: yes",
+			"check: the salted keys verify m1's MAC: yes; the unsalted ones fail it: yes",
+			"check: the receiver's SPQR key equals the sender's, and the salted keys verify the MAC: yes (90 of 90)",
+			"Alice's; equals Bob's: yes.",
+			"check: both sides' epoch 1 secrets equal KDFEpochSecret(1, K): yes",
+			"check: its DH1..DH4 equal Alice's: yes",
+			"result: with every X25519 private key the attacker reads 0 of 90 messages",
+			"are the real ones: yes (90 of 90)",
+			"---- m87 is the first message keyed from SPQR epoch 1 ----",
+			"result: the attacker reads 86 of the first 86 messages; from m87 on, keyed from SPQR epoch 1, it reads 0 of 4.",
+		)
 	}
-	t.Fatal("no pqxdh lab")
 }
 
 // TestRandomnessOnlyFromSeed: no file of the labs imports a source of

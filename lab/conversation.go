@@ -5,7 +5,9 @@ import (
 	"slices"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/spqr"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
 )
@@ -26,11 +28,13 @@ type party struct {
 	pending bool
 }
 
-// agreement is the X3DH run that starts a conversation, with every value
-// both sides computed.
+// agreement is the X3DH (or PQXDH) run that starts a conversation, with
+// every value both sides computed.
 type agreement struct {
-	spk        identity.SignedPreKey
-	opk        *identity.PreKey
+	spk identity.SignedPreKey
+	opk *identity.PreKey
+	// kyber is Bob's signed one-time Kyber prekey, for PQXDH; nil for X3DH.
+	kyber      *kem.PreKey
 	bundle     x3dh.Bundle
 	ek         identity.KeyPair // EK_A
 	aliceTrace x3dh.Trace
@@ -48,6 +52,9 @@ type conversation struct {
 	aliceStart ratchet.State
 	names      *namer
 	events     []*event
+	// pq is set for a PQXDH conversation: the lab's computation of the SPQR
+	// chain, checked at every message.
+	pq *pqChain
 }
 
 // event is one send or one delivery.
@@ -84,6 +91,18 @@ type recvEvent struct {
 // Bob's bundle (with a one-time prekey when oneTime), and starts Alice's
 // Double Ratchet. Bob's session starts when her first message arrives.
 func newConversation(seed uint64, oneTime bool) (*conversation, error) {
+	return startConversation(seed, oneTime, false)
+}
+
+// newPQConversation is newConversation with PQXDH: Bob's bundle also
+// carries a signed one-time Kyber prekey, the session is version 4, and
+// both sides run SPQR, requiring it of each other (spqr.V1, as
+// blindpost's clients do).
+func newPQConversation(seed uint64) (*conversation, error) {
+	return startConversation(seed, true, true)
+}
+
+func startConversation(seed uint64, oneTime, pq bool) (*conversation, error) {
 	alice, err := newParty("Alice", "A", NewStream(seed, "alice"))
 	if err != nil {
 		return nil, err
@@ -93,7 +112,7 @@ func newConversation(seed uint64, oneTime bool) (*conversation, error) {
 		return nil, err
 	}
 	c := &conversation{seed: seed, alice: alice, bob: bob, names: newNamer()}
-	if err := c.publish(oneTime); err != nil {
+	if err := c.publish(oneTime, pq); err != nil {
 		return nil, err
 	}
 	if err := c.initiate(); err != nil {
@@ -114,9 +133,9 @@ func newParty(name, letter string, r *Stream) (*party, error) {
 	return &party{name: name, letter: letter, ik: ik, regID: reg, rand: r}, nil
 }
 
-// publish makes Bob's signed prekey (id 1), one-time prekey (id 1) and
-// bundle.
-func (c *conversation) publish(oneTime bool) error {
+// publish makes Bob's signed prekey (id 1), one-time prekey (id 1), for
+// PQXDH his Kyber prekey (id 1), and his bundle.
+func (c *conversation) publish(oneTime, pq bool) error {
 	spk, err := identity.GenerateSignedPreKey(c.bob.rand, c.bob.ik, 1, labEpochMillis)
 	if err != nil {
 		return fmt.Errorf("lab: signed prekey: %w", err)
@@ -137,6 +156,14 @@ func (c *conversation) publish(oneTime bool) error {
 		}
 		c.x.opk = &pks[0]
 		c.x.bundle.PreKey = &x3dh.OneTimePreKey{ID: pks[0].ID, Key: pks[0].KeyPair.Public}
+	}
+	if pq {
+		kpk, err := kem.GeneratePreKey(c.bob.rand, c.bob.ik, 1, labEpochMillis)
+		if err != nil {
+			return fmt.Errorf("lab: kyber prekey: %w", err)
+		}
+		c.x.kyber = &kpk
+		c.x.bundle.KyberPreKey = &x3dh.KyberPreKey{ID: kpk.ID, Key: kpk.KeyPair.Public, Signature: kpk.Signature}
 	}
 	c.names.setKey(spk.KeyPair.Public, "B0")
 	return nil
@@ -159,10 +186,16 @@ func (c *conversation) initiate() error {
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
-	a.state, err = ratchet.NewInitiator(x3dh.SessionVersion, a.ik.Public, c.bob.ik.Public,
+	a.state, err = ratchet.NewInitiator(sk.Version, a.ik.Public, c.bob.ik.Public,
 		sk.RootKey, sk.ChainKey, c.x.bundle.SignedPreKey, a1)
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
+	}
+	if c.x.kyber != nil {
+		if a.state.PQ, err = newSPQR(spqr.AToB, &sk); err != nil {
+			return err
+		}
+		c.pq = newPQChain(sk.PQRKey)
 	}
 	c.x.init, err = newKDFRK(a1, c.x.bundle.SignedPreKey, sk.RootKey)
 	if err != nil {
@@ -189,9 +222,12 @@ func (c *conversation) peer(p *party) *party {
 
 // send encrypts text from p to the other party.
 func (c *conversation) send(p *party, label, text string) (*sendEvent, error) {
-	next, enc, err := encryptTraced(p.state, []byte(text))
+	next, enc, err := encryptTraced(p.state, []byte(text), p.rand)
 	if err != nil {
 		return nil, fmt.Errorf("lab: %s encrypts %s: %w", p.name, label, err)
+	}
+	if err := c.observePQ(enc.pq, p); err != nil {
+		return nil, err
 	}
 	p.state = next
 	ev := &sendEvent{label: label, from: p, to: c.peer(p), plaintext: text, enc: enc,
@@ -207,6 +243,10 @@ func (c *conversation) send(p *party, label, text string) (*sendEvent, error) {
 		}
 		if pk := c.x.bundle.PreKey; pk != nil {
 			ev.prekey.PreKeyID, ev.prekey.HasPreKeyID = pk.ID, true
+		}
+		if kpk := c.x.bundle.KyberPreKey; kpk != nil {
+			ev.prekey.KyberPreKeyID = kpk.ID
+			ev.prekey.KyberCiphertext = c.x.aliceTrace.Secrets.KyberCiphertext.Bytes()
 		}
 		ev.typ, ev.bytes = wire.TypePreKey, ev.prekey.Encode()
 	}
@@ -235,6 +275,9 @@ func (c *conversation) deliver(s *sendEvent) (*recvEvent, error) {
 	}
 	if string(dec.plaintext) != s.plaintext {
 		return nil, fmt.Errorf("lab: internal error: %s read %q, %q was sent", p.name, dec.plaintext, s.plaintext)
+	}
+	if err := c.observePQ(dec.pq, s.from); err != nil {
+		return nil, err
 	}
 	p.state = next
 	p.pending = false
@@ -267,14 +310,56 @@ func (c *conversation) respond(pk *wire.PreKeySignalMessage) error {
 		}
 		keys.PreKey = &c.x.opk.KeyPair
 	}
-	sk, err := x3dh.RespondTraced(keys, pk.IdentityKey, pk.BaseKey, nil, &c.x.bobTrace)
+	var ct *kem.Ciphertext
+	if pk.KyberCiphertext != nil {
+		if c.x.kyber == nil || c.x.kyber.ID != pk.KyberPreKeyID {
+			return fmt.Errorf("lab: internal error: unknown kyber prekey %d", pk.KyberPreKeyID)
+		}
+		parsed, err := kem.ParseCiphertext(pk.KyberCiphertext)
+		if err != nil {
+			return fmt.Errorf("lab: Bob parses the kyber ciphertext: %w", err)
+		}
+		keys.KyberPreKey, ct = &c.x.kyber.KeyPair, &parsed
+	}
+	sk, err := x3dh.RespondTraced(keys, pk.IdentityKey, pk.BaseKey, ct, &c.x.bobTrace)
 	if err != nil {
 		return fmt.Errorf("lab: Bob responds: %w", err)
 	}
-	c.bob.state = ratchet.NewResponder(x3dh.SessionVersion, c.bob.ik.Public, pk.IdentityKey,
+	c.bob.state = ratchet.NewResponder(sk.Version, c.bob.ik.Public, pk.IdentityKey,
 		sk.RootKey, sk.ChainKey, c.x.spk.KeyPair)
+	if ct != nil {
+		if c.bob.state.PQ, err = newSPQR(spqr.BToA, &sk); err != nil {
+			return err
+		}
+	}
 	c.bob.started = true
 	return nil
+}
+
+// newSPQR starts one side's SPQR from PQXDH's PQR key, as the session
+// layer does (session.newRatchetState), requiring SPQR of the peer.
+func newSPQR(dir spqr.Direction, sk *x3dh.Secrets) (spqr.State, error) {
+	s, err := spqr.New(spqr.Params{Direction: dir, AuthKey: sk.PQRKey, MinVersion: spqr.V1})
+	if err != nil {
+		return spqr.State{}, fmt.Errorf("lab: SPQR: %w", err)
+	}
+	return s, nil
+}
+
+// observePQ checks an SPQR step of a message from sender against the
+// lab's computation of the SPQR chain.
+func (c *conversation) observePQ(p *pqStep, sender *party) error {
+	if p == nil {
+		return nil
+	}
+	if c.pq == nil {
+		return fmt.Errorf("lab: internal error: SPQR in an X3DH conversation")
+	}
+	dir := spqr.BToA
+	if sender == c.alice {
+		dir = spqr.AToB
+	}
+	return c.pq.observe(p, dir)
 }
 
 func (c *conversation) record(ev *event) {

@@ -26,9 +26,6 @@ func goldenRuns() []struct {
 	}
 	var runs []run
 	for _, l := range Walkthroughs() {
-		if l.Name == "pqxdh" {
-			continue
-		}
 		for _, seed := range []uint64{1, 2} {
 			runs = append(runs, run{fmt.Sprintf("%s-seed%d.txt", l.Name, seed), l, Options{Seed: seed}})
 		}

@@ -1,10 +1,6 @@
 package lab
 
-import (
-	"errors"
-	"fmt"
-	"io"
-)
+import "io"
 
 // Options are what a lab run may set; the zero value of a field means its
 // default.
@@ -25,10 +21,6 @@ type Lab struct {
 	Run   func(w io.Writer, o Options) error
 }
 
-// ErrNotAvailable is returned by a lab whose protocol blindpost does not
-// implement yet.
-var ErrNotAvailable = errors.New("lab: not available yet")
-
 // Walkthroughs are the `blindpost lab NAME` labs, in the order of
 // docs/labs.
 func Walkthroughs() []Lab {
@@ -37,8 +29,8 @@ func Walkthroughs() []Lab {
 			Run: func(w io.Writer, o Options) error { return X3DH(w, o.Seed) }},
 		{Name: "ratchet", Summary: "the Double Ratchet step by step: root, chain and message keys, headers",
 			Run: func(w io.Writer, o Options) error { return Ratchet(w, o.Seed) }},
-		{Name: "pqxdh", Summary: "PQXDH step by step (not available yet)",
-			Run: func(io.Writer, Options) error { return PQXDH() }},
+		{Name: "pqxdh", Summary: "PQXDH and SPQR step by step; harvest now, decrypt later",
+			Run: func(w io.Writer, o Options) error { return PQXDH(w, o.Seed) }},
 	}
 }
 
@@ -59,13 +51,4 @@ func Attacks() []Lab {
 		{Name: "provider", Summary: "what the relay holds, and why it cannot hand over content",
 			Run: func(w io.Writer, o Options) error { return Provider(w, o.Seed) }},
 	}
-}
-
-// PQXDH is the PQXDH walk-through. It is not written yet (blindpost runs
-// PQXDH, through x3dh's traced agreement with a Kyber prekey, but has no
-// SPQR so far), so it only says so: a lab never shows values that the
-// protocol code did not compute.
-func PQXDH() error {
-	return fmt.Errorf("%w: pqxdh: this walk-through of PQXDH (X25519 + Kyber1024) and SPQR is not written yet; "+
-		"blindpost runs PQXDH but has no SPQR so far. Try `blindpost lab x3dh`", ErrNotAvailable)
 }

@@ -6,7 +6,17 @@ package lab
 const (
 	specX3DH    = `Signal, "The X3DH Key Agreement Protocol", revision 1`
 	specRatchet = `Signal, "The Double Ratchet Algorithm", revision 4`
+	specPQXDH   = `Signal, "The PQXDH Key Agreement Protocol", revision 3`
+	specBraid   = `the ML-KEM Braid (SPQR)`
 )
+
+// pqxdhF is F of PQXDH section 2.2: "For X25519, F is 32 0xFF bytes",
+// before the DH outputs in the KDF's input. The pqxdh lab recomputes SK
+// with it.
+var pqxdhF = [32]byte{
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+}
 
 // Implementation constants.
 const (
@@ -29,6 +39,16 @@ const (
 
 	// nameWidth is the width of the name column of a value line.
 	nameWidth = 12
+
+	// longValue is the longest value printed in full: longer ones (Kyber
+	// keys and ciphertexts, 1569 bytes) would fill a screen.
+	longValue = 96
+
+	// pqMessages is the length of the pqxdh lab's conversation: strictly
+	// alternating, SPQR completes epoch 1 at message 86 (3 header chunks,
+	// then 30 of ct1 and 36 of the key vector in parallel, then 5 of ct2),
+	// so the last four messages are keyed from epoch 1.
+	pqMessages = 90
 
 	// labEpochMillis is the fixed clock of the labs that run the session
 	// layer (2023-11-14T22:13:20Z): no lab reads the real clock.

@@ -57,3 +57,10 @@ func (s *Stream) Read(b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// clone returns a copy of s at the same position: what the copy reads, s
+// would read next. The labs use it to replay a call that read s.
+func (s *Stream) clone() *Stream {
+	c := *s
+	return &c
+}

@@ -48,19 +48,32 @@ type encryption struct {
 	seed ratchet.MessageSeed // mk
 	keys ratchet.MessageKeys // mk expanded: cipher key, MAC key, IV
 	next ratchet.ChainKey    // CKs after
+	// pq is what SPQR did for the message (version 4), or nil.
+	pq *pqStep
 }
 
-// encryptTraced is s.Encrypt with the keys it used.
-func encryptTraced(s ratchet.State, plaintext []byte) (ratchet.State, *encryption, error) {
-	next, m, err := s.Encrypt(plaintext, ratchet.Header{}, nil) // version 3: no SPQR, no randomness
+// encryptTraced is s.Encrypt with the keys it used. rand is the sender's
+// stream, which only SPQR reads (version 4).
+func encryptTraced(s ratchet.State, plaintext []byte, rand *Stream) (ratchet.State, *encryption, error) {
+	var pq *pqStep
+	if s.PQ.Enabled() {
+		var err error
+		if pq, err = replaySend(s.PQ, rand.clone()); err != nil {
+			return s, nil, err
+		}
+	}
+	next, m, err := s.Encrypt(plaintext, ratchet.Header{}, rand)
 	if err != nil {
 		return s, nil, err
 	}
-	e := &encryption{msg: m, ck: s.Sender.Chain}
+	e := &encryption{msg: m, ck: s.Sender.Chain, pq: pq}
 	e.next, e.seed = ratchet.KDFCK(s.Sender.Chain)
-	e.keys = ratchet.DeriveMessageKeys(e.seed, nil)
+	e.keys = ratchet.DeriveMessageKeys(e.seed, pq.salt())
 	if e.next != next.Sender.Chain {
 		return s, nil, fmt.Errorf("lab: internal error: KDF_CK does not give the sending chain Encrypt left")
+	}
+	if err := pq.check(next.PQ, m.PQRatchet); err != nil {
+		return s, nil, err
 	}
 	if err := checkMessageKeys(&e.keys, m, s.LocalIdentity, s.RemoteIdentity, plaintext); err != nil {
 		return s, nil, err
@@ -83,6 +96,8 @@ type decryption struct {
 	skipped []ratchet.SkippedKey
 	seed    ratchet.MessageSeed
 	keys    ratchet.MessageKeys
+	// pq is what SPQR did for the message (version 4), or nil.
+	pq *pqStep
 }
 
 // decryptTraced is s.Decrypt with the keys it used.
@@ -92,6 +107,14 @@ func decryptTraced(s ratchet.State, m *wire.SignalMessage, rand io.Reader) (ratc
 		return s, nil, err
 	}
 	d := &decryption{plaintext: pt}
+	if s.PQ.Enabled() {
+		if d.pq, err = replayRecv(s.PQ, m.PQRatchet); err != nil {
+			return s, nil, err
+		}
+		if err := d.pq.check(next.PQ, m.PQRatchet); err != nil {
+			return s, nil, err
+		}
+	}
 	root := s.Root
 	chain, ok := findChain(s, m.RatchetKey)
 	if !ok {
@@ -134,7 +157,7 @@ func decryptTraced(s ratchet.State, m *wire.SignalMessage, rand io.Reader) (ratc
 			return s, nil, fmt.Errorf("lab: internal error: KDF_CK does not give the receiving chain Decrypt left")
 		}
 	}
-	d.keys = ratchet.DeriveMessageKeys(d.seed, nil)
+	d.keys = ratchet.DeriveMessageKeys(d.seed, d.pq.salt())
 	if err := checkMessageKeys(&d.keys, m, s.RemoteIdentity, s.LocalIdentity, pt); err != nil {
 		return s, nil, err
 	}
@@ -158,11 +181,7 @@ func findChain(s ratchet.State, k identity.PublicKey) (ratchet.ReceiverChain, bo
 // evidence that "this key encrypted this message"; the ratchet's own code
 // did the work.
 func checkMessageKeys(keys *ratchet.MessageKeys, m *wire.SignalMessage, sender, receiver identity.PublicKey, plaintext []byte) error {
-	mac := hmac.New(sha256.New, keys.MACKey[:])
-	mac.Write(sender.Bytes())
-	mac.Write(receiver.Bytes())
-	mac.Write(m.MACInput())
-	if !hmac.Equal(mac.Sum(nil)[:wire.MACSize], m.MAC[:]) {
+	if !macVerifies(keys, m, sender, receiver) {
 		return fmt.Errorf("lab: internal error: the recomputed MAC key does not authenticate the message")
 	}
 	block, err := aes.NewCipher(keys.CipherKey[:])
@@ -180,4 +199,15 @@ func checkMessageKeys(keys *ratchet.MessageKeys, m *wire.SignalMessage, sender, 
 		return fmt.Errorf("lab: internal error: the recomputed cipher key does not decrypt the message")
 	}
 	return nil
+}
+
+// macVerifies reports whether the MAC key of keys authenticates m, as the
+// receiver checks it: HMAC-SHA256(mac key, IK_sender || IK_receiver ||
+// version || protobuf), first 8 bytes, over the bytes as sent.
+func macVerifies(keys *ratchet.MessageKeys, m *wire.SignalMessage, sender, receiver identity.PublicKey) bool {
+	mac := hmac.New(sha256.New, keys.MACKey[:])
+	mac.Write(sender.Bytes())
+	mac.Write(receiver.Bytes())
+	mac.Write(m.MACInput())
+	return hmac.Equal(mac.Sum(nil)[:wire.MACSize], m.MAC[:])
 }

@@ -15,7 +15,8 @@ package lab
 //     indented under the value, one sentence on what it is for. Values of
 //     up to 32 bytes are printed in full on one line; longer ones wrap at
 //     32 bytes a line. A name longer than the name column gets a line of
-//     its own.
+//     its own. A value longer than 96 bytes (a Kyber key or ciphertext)
+//     shows its first 32 bytes, then its size and SHA-256.
 //  5. Ratchet keys are named by owner and order: A1, A2... for Alice, B0
 //     (her signed prekey SPK_B) then B1, B2... for Bob, T1... for a thief.
 //     A chain key is CK(key,n), the message key it gives mk(key,n), root
@@ -30,6 +31,7 @@ package lab
 //     an error), 1 when it could not run, 2 on a usage error.
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -90,6 +92,22 @@ func (p *printer) value(name string, b []byte, purpose string) {
 	for _, l := range lines[1:] {
 		p.write(pad + l + "\n")
 	}
+	if purpose != "" {
+		p.write(pad + purpose + "\n")
+	}
+}
+
+// long prints a value longer than longValue bytes as its first 32 bytes,
+// its size and its SHA-256 (rule 4); shorter values as value does.
+func (p *printer) long(name string, b []byte, purpose string) {
+	if len(b) <= longValue {
+		p.value(name, b, purpose)
+		return
+	}
+	p.value(name, b[:hexPerLine], "")
+	sum := sha256.Sum256(b)
+	pad := strings.Repeat(" ", 2+nameWidth+1)
+	p.write(fmt.Sprintf("%s... %d bytes in all, SHA-256 %s\n", pad, len(b), hex.EncodeToString(sum[:])))
 	if purpose != "" {
 		p.write(pad + purpose + "\n")
 	}

@@ -101,10 +101,12 @@ func (b *braid) nextChunk() (uint16, [ChunkSize]byte, error) {
 	return idx, enc.Chunk(idx), nil
 }
 
-// epochKey is an epoch's secret, produced once per epoch on each side.
+// epochKey is an epoch's secret, produced once per epoch on each side,
+// with the ML-KEM shared secret it was derived from (kept for Trace only).
 type epochKey struct {
 	epoch  uint64
 	secret []byte
+	kem    []byte
 }
 
 // send returns the message for the next outgoing SignalMessage, and the
@@ -145,7 +147,7 @@ func (b *braid) send(rand io.Reader) (message, *epochKey, error) {
 		b.ct1, b.encapsState = ct1[:], es[:]
 		b.startSending(b.ct1)
 		b.phase = ct1Sampled
-		key = &epochKey{b.epoch, secret}
+		key = &epochKey{b.epoch, secret, ss[:]}
 		m.typ = payloadCt1
 	case ct1Sampled, ekReceivedCt1Sampled:
 		m.typ = payloadCt1
@@ -327,5 +329,5 @@ func (b *braid) finishDecaps(data []byte) (*epochKey, error) {
 	if err := b.expect(headerMsgSize); err != nil {
 		return nil, err
 	}
-	return &epochKey{ep, secret}, nil
+	return &epochKey{ep, secret, ss[:]}, nil
 }

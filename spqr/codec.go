@@ -107,7 +107,41 @@ func fromProto(pb *spqrpb.State) (State, error) {
 		return s, err
 	}
 	s.braid = b
-	return s, nil
+	return s, s.checkConsistent()
+}
+
+// checkConsistent checks what ties the parts of a state together: one
+// direction; the braid's role at its epoch (the initiator sends the
+// encapsulation key in odd epochs); and the chain holding exactly the
+// epoch secrets the braid has produced.
+func (s *State) checkConsistent() error {
+	dir := Direction(0)
+	switch {
+	case s.negotiation != nil && s.chain != nil && s.negotiation.dir != s.chain.dir:
+		return fmt.Errorf("negotiation direction %d, chain direction %d", s.negotiation.dir, s.chain.dir)
+	case s.chain != nil:
+		dir = s.chain.dir
+	default:
+		dir = s.negotiation.dir
+	}
+	sendsKey := s.braid.phase <= ekSentCt1Received
+	if oddEpoch := s.braid.epoch%2 == 1; sendsKey != (oddEpoch == (dir == AToB)) {
+		return fmt.Errorf("phase %d in epoch %d for direction %d", s.braid.phase, s.braid.epoch, dir)
+	}
+	if s.chain == nil {
+		if s.braid.epoch != firstEpoch || s.braid.phase >= ct1Sampled {
+			return fmt.Errorf("no chain at epoch %d, phase %d", s.braid.epoch, s.braid.phase)
+		}
+		return nil
+	}
+	secrets := s.braid.epoch - 1 // epoch secrets made before this epoch
+	if s.braid.phase >= ct1Sampled {
+		secrets++ // the encapsulating side has this epoch's already
+	}
+	if s.chain.currentEpoch != secrets {
+		return fmt.Errorf("chain at epoch %d, braid at epoch %d phase %d", s.chain.currentEpoch, s.braid.epoch, s.braid.phase)
+	}
+	return nil
 }
 
 func chainFromProto(c *spqrpb.Chain) (*chain, error) {

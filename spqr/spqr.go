@@ -125,6 +125,11 @@ func (n *negotiation) newChain() *chain {
 // for the message's pq_ratchet field (nil when SPQR is off) and the
 // 32-byte key to salt the message keys with (nil when there is none yet).
 func (s State) Send(rand io.Reader) (State, []byte, *[32]byte, error) {
+	return s.send(rand, nil)
+}
+
+// send is Send, recording into tr when it is not nil (SendTraced).
+func (s State) send(rand io.Reader, tr *Trace) (State, []byte, *[32]byte, error) {
 	if !s.on {
 		return s, nil, nil, nil
 	}
@@ -151,6 +156,7 @@ func (s State) Send(rand io.Reader) (State, []byte, *[32]byte, error) {
 	} else if ek != nil {
 		return s, nil, nil, fmt.Errorf("%w: epoch secret without a chain", ErrState)
 	}
+	tr.record(&m, ek, key)
 	return n, m.marshal(), key, nil
 }
 
@@ -158,6 +164,11 @@ func (s State) Send(rand io.Reader) (State, []byte, *[32]byte, error) {
 // message and returns the state to keep if the message authenticates, and
 // the key its message keys were salted with (nil for none).
 func (s State) Recv(data []byte) (State, *[32]byte, error) {
+	return s.recv(data, nil)
+}
+
+// recv is Recv, recording into tr when it is not nil (RecvTraced).
+func (s State) recv(data []byte, tr *Trace) (State, *[32]byte, error) {
 	if !s.on {
 		return s, nil, nil
 	}
@@ -205,6 +216,7 @@ func (s State) Recv(data []byte) (State, *[32]byte, error) {
 		}
 		key = (*[32]byte)(k)
 	}
+	tr.record(&m, ek, key)
 	return n, key, nil
 }
 
