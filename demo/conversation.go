@@ -9,7 +9,9 @@ import (
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/relay/store"
+	"github.com/blindpost/blindpost/session"
 	"github.com/blindpost/blindpost/wire"
+	"github.com/blindpost/blindpost/x3dh"
 )
 
 // waitLimit bounds each wait for a message to cross the relay.
@@ -74,7 +76,10 @@ func (d *run) say(ctx context.Context, i, total int, line Line, archive *escrowA
 	}
 	if archive != nil {
 		st, _ := from.state(to.name)
-		tag, mk := escrow.NextMessageKeys(st.Ratchet)
+		tag, mk, err := escrow.NextMessageKeys(st.Ratchet, d.rand)
+		if err != nil {
+			return err
+		}
 		c, err := escrow.Seal(d.rand, archive.key.Public, tag, mk)
 		if err != nil {
 			return err
@@ -101,7 +106,7 @@ func (d *run) say(ctx context.Context, i, total int, line Line, archive *escrowA
 	env := d.lastEnvelope(from.name, to.name)
 	kind := "SignalMessage"
 	if env.Type == wire.TypePreKey {
-		kind = "PreKeySignalMessage (carries what Bob needs to run X3DH)"
+		kind = fmt.Sprintf("PreKeySignalMessage (carries what %s needs to run %s)", title(to.name), agreement(cur))
 	}
 	d.out.step("%s encrypts it with message key #%d of the sending chain and sends a %s of %d bytes",
 		title(from.name), cur.Ratchet.Sender.Chain.Index, kind, len(env.Content))
@@ -120,16 +125,34 @@ func (d *run) say(ctx context.Context, i, total int, line Line, archive *escrowA
 	})
 }
 
-// describeStart narrates X3DH as the initiator.
+// agreement names the key agreement a session started with.
+func agreement(st session.State) string {
+	if st.Ratchet.Version >= x3dh.SessionVersionPQXDH {
+		return "PQXDH"
+	}
+	return "X3DH"
+}
+
+// describeStart narrates the key agreement as the initiator: PQXDH with a
+// blindpost peer, X3DH with a peer that publishes no Kyber prekey.
 func (d *run) describeStart(from, to *user) {
 	st, _ := from.state(to.name)
-	d.out.step("%s fetches %s's prekey bundle from the relay: identity key %s, signed prekey (signature checked), one-time prekey",
-		title(from.name), title(to.name), short(st.Ratchet.RemoteIdentity[:]))
 	pk := "no one-time prekey (DH4 skipped)"
 	if st.Pending != nil && st.Pending.HasPreKeyID {
 		pk = fmt.Sprintf("one-time prekey #%d (DH4)", st.Pending.PreKeyID)
 	}
-	d.out.detail("X3DH: four Diffie-Hellman agreements (%s) -> a root key and a chain key only the two of them can compute", pk)
+	if st.Pending == nil || !st.Pending.HasKyber {
+		d.out.step("%s fetches %s's prekey bundle from the relay: identity key %s, signed prekey (signature checked), one-time prekey",
+			title(from.name), title(to.name), short(st.Ratchet.RemoteIdentity[:]))
+		d.out.detail("X3DH: four Diffie-Hellman agreements (%s) -> a root key and a chain key only the two of them can compute", pk)
+		return
+	}
+	d.out.step("%s fetches %s's prekey bundle from the relay: identity key %s, signed prekey and Kyber prekey (signatures checked), one-time prekey",
+		title(from.name), title(to.name), short(st.Ratchet.RemoteIdentity[:]))
+	d.out.detail("PQXDH: four Diffie-Hellman agreements (%s) and a Kyber1024 encapsulation to Kyber prekey #%d", pk, st.Pending.KyberPreKeyID)
+	d.out.detail("-> a root key and a chain key only the two of them can compute; the Kyber part keeps them secret even from")
+	d.out.detail("someone who records the traffic now and has a quantum computer later. SPQR, the post-quantum ratchet, then")
+	d.out.detail("salts every message key, with ML-KEM secrets it renews as the conversation goes on")
 }
 
 // describeReceive narrates decryption on the receiving side.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/relay"
 	"github.com/blindpost/blindpost/relay/store"
 )
@@ -210,8 +211,9 @@ func (d *run) user(ctx context.Context, name string) (*user, error) {
 	}
 	d.users[name] = u
 	acct, _ := u.p.Account()
-	d.out.step("%s sets up a client: a new identity key %s, a signed prekey and %d one-time prekeys (public halves go to the relay)",
-		title(name), short(acct.Identity.Public[:]), 100)
+	d.out.step("%s sets up a client: a new identity key %s, a signed prekey, %d one-time prekeys, a last-resort Kyber prekey",
+		title(name), short(acct.Identity.Public[:]), messenger.PreKeyBatch)
+	d.out.detail("and %d one-time Kyber prekeys (post-quantum, for PQXDH); the public halves go to the relay", messenger.KyberPreKeyBatch)
 	return u, u.start(ctx)
 }
 

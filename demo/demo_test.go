@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpost/blindpost/messenger"
+	"github.com/blindpost/blindpost/profile"
 	"github.com/blindpost/blindpost/relay/store"
 	"github.com/blindpost/blindpost/relay/warrant"
 )
@@ -36,7 +38,7 @@ func TestNormalProviderReadsNothing(t *testing.T) {
 		t.Fatalf("messages %d, readable %d", res.Messages, res.Readable)
 	}
 	for _, want := range []string{"provider could read 0 of 12 messages", "WARRANT EXPORT for account \"alice\"",
-		"sent by this account, still queued: 2", "0 opened", "X3DH"} {
+		"sent by this account, still queued: 2", "0 opened", "PQXDH", "and it holds 0: 0 decapsulations"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -167,6 +169,67 @@ func TestCanariesNotHeldByTheRelay(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "relay.log")); err != nil || st.Size() == 0 {
 		t.Fatalf("relay log missing or empty: %v", err)
+	}
+}
+
+// TestKyberPrivateKeysNotHeldByTheRelay: after the demo's conversation
+// the relay's data folder, its log and the warrant exports hold no Kyber
+// private key of either client, raw, hex or base64; the same search finds
+// the clients' last-resort Kyber public keys in the relay's database, and
+// the private keys in the clients' profiles (positive controls).
+func TestKyberPrivateKeysNotHeldByTheRelay(t *testing.T) {
+	dir := t.TempDir()
+	if _, out := runDemo(t, Options{Mode: Normal, Dir: dir}); !strings.Contains(out, "provider could read 0 of 12") {
+		t.Fatalf("unexpected result:\n%s", out)
+	}
+	var private, public []string
+	for _, name := range []string{"alice", "bob"} {
+		p, err := profile.Open(filepath.Join(dir, "clients", name, "profile.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lr, ok, err := p.LatestKyberLastResort()
+		if err != nil || !ok {
+			t.Fatalf("%s has no last-resort kyber prekey: %v", name, err)
+		}
+		public = append(public, string(lr.KeyPair.Public[:48]))
+		for id := uint32(1); id <= messenger.KyberPreKeyBatch+1; id++ {
+			if k, ok, err := p.KyberPreKey(id); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				private = append(private, string(k.KeyPair.Private[:48]))
+			}
+		}
+		p.Close()
+	}
+	if len(private) != 2*messenger.KyberPreKeyBatch+1 {
+		t.Fatalf("found %d kyber private keys in the profiles, want %d (one one-time key used)", len(private), 2*messenger.KyberPreKeyBatch+1)
+	}
+	r, err := store.OpenReadOnly(filepath.Join(dir, "relay"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exports [][]byte
+	for _, name := range []string{"alice", "bob"} {
+		rep, err := warrant.Export(context.Background(), r, name, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text, js bytes.Buffer
+		rep.WriteText(&text)
+		rep.WriteJSON(&js)
+		exports = append(exports, text.Bytes(), js.Bytes())
+	}
+	r.Close()
+	relaySide := []string{filepath.Join(dir, "relay"), filepath.Join(dir, "relay.log")}
+	if found := scan(t, relaySide, exports, private); len(found) != 0 {
+		t.Fatalf("relay side holds %d kyber private keys", len(found))
+	}
+	if found := scan(t, relaySide, nil, public); len(found) != len(public) {
+		t.Fatalf("positive control: the relay's database shows %d of %d last-resort kyber public keys", len(found), len(public))
+	}
+	if found := scan(t, []string{filepath.Join(dir, "clients")}, nil, private); len(found) != len(private) {
+		t.Fatalf("positive control: the clients' profiles show %d of %d kyber private keys", len(found), len(private))
 	}
 }
 

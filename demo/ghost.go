@@ -9,9 +9,11 @@ import (
 
 	"github.com/blindpost/blindpost/fingerprint"
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/relay/store"
 	"github.com/blindpost/blindpost/session"
+	"github.com/blindpost/blindpost/spqr"
 )
 
 // ghostDevice is the provider's impostor for one user: keys it generated,
@@ -38,13 +40,24 @@ func newGhost(d *run, victim string) (*ghostDevice, error) {
 		return nil, err
 	}
 	ms.AddPreKey(pks[0])
+	// A Kyber prekey too, so that the ghost's bundle looks like a blindpost
+	// client's (PQXDH): post-quantum keys do not help against a provider
+	// that hands out its own.
+	kpk, err := kem.GeneratePreKey(d.rand, ik, 1, time.Now().UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	ms.AddKyberPreKey(kpk, true)
 	return &ghostDevice{
-		ik:     ik,
-		cipher: &session.Cipher{Store: ms, Local: session.Address{Name: victim, DeviceID: messenger.DeviceID}, Rand: d.rand, Now: time.Now},
+		ik: ik,
+		cipher: &session.Cipher{Store: ms, Local: session.Address{Name: victim, DeviceID: messenger.DeviceID},
+			Rand: d.rand, Now: time.Now, SPQRMinimum: spqr.V1},
 		bundle: store.Bundle{IdentityKey: ik.Public, Devices: []store.DeviceBundle{{
 			Device: messenger.DeviceID, RegistrationID: 4242,
-			Signed: store.SignedPreKey{ID: spk.ID, Key: spk.KeyPair.Public, Signature: spk.Signature},
-			PreKey: &store.PreKey{ID: pks[0].ID, Key: pks[0].KeyPair.Public},
+			Signed:        store.SignedPreKey{ID: spk.ID, Key: spk.KeyPair.Public, Signature: spk.Signature},
+			PreKey:        &store.PreKey{ID: pks[0].ID, Key: pks[0].KeyPair.Public},
+			KEM:           &store.KEMPreKey{ID: kpk.ID, Key: kpk.KeyPair.Public.Bytes(), Signature: kpk.Signature},
+			KEMLastResort: true,
 		}}},
 	}, nil
 }
@@ -119,6 +132,10 @@ func (d *run) ghostUnverified(ctx context.Context) error {
 			return err
 		}
 		d.out.step("Alice -> \"Bob\": %q (encrypted to the key the relay handed her)", t)
+	}
+	if st, ok := alice.state("bob"); ok {
+		d.out.detail("the ghost's bundle has a Kyber prekey too, so Alice's client runs %s with it: post-quantum keys protect", agreement(st))
+		d.out.detail("against eavesdroppers, not against a provider that hands out keys of its own")
 	}
 	read := g.read(d.st.wiretap(), start, "alice", "bob")
 	d.result.GhostReadUnverified = len(read)

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/blindpost/blindpost/escrow"
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/ratchet"
 	"github.com/blindpost/blindpost/relay/store"
@@ -53,10 +56,25 @@ func (d *run) provider(ctx context.Context, archive *escrowArchive) error {
 	if err != nil {
 		return err
 	}
-	candidates := candidateKeys(ids, tapped)
+	kyberPublic, err := kyberPublicKeys(ctx, r, ids)
+	if err != nil {
+		return err
+	}
+	// The Kyber private keys the provider holds: none. Clients upload only
+	// the public halves, and the relay has nowhere to keep anything else.
+	var kyberPrivate []kem.KeyPair
+	cts := kyberCiphertexts(tapped)
+	secrets := decapsulateAll(kyberPrivate, cts)
+	d.out.step("Kyber: its database holds %d public Kyber prekeys of Alice and Bob; the messages carried %s.",
+		kyberPublic, plural(len(cts), "Kyber ciphertext"))
+	d.out.detail("Opening one needs the matching Kyber private key, and it holds %d: %d decapsulations, %d shared secrets",
+		len(kyberPrivate), len(kyberPrivate)*len(cts), len(secrets))
+	candidates := append(candidateKeys(ids, tapped), secrets...)
 	attempts, opened := tryKeys(tapped, ids, candidates)
-	d.out.step("It tries every key it holds: %d candidate 32-byte values (identity keys, every public key in the message headers", len(candidates))
-	d.out.detail("and ciphertext digests), each as a message key, a message seed and a chain key, on every envelope: %d attempts, %d opened", attempts, opened)
+	d.out.step("It tries every key it holds: %d candidate 32-byte values (identity keys, every public key in the message headers,", len(candidates))
+	d.out.detail("digests of the ciphertexts, Kyber ciphertexts and SPQR data, any Kyber shared secret), each as a message key,")
+	d.out.detail("a message seed and a chain key, and on SPQR messages every pair as seed or chain key and SPQR key,")
+	d.out.detail("on every envelope: %d attempts, %d opened", attempts, opened)
 	readable := 0
 	if archive != nil {
 		readable, err = d.openEscrow(archive, tapped, ids)
@@ -132,20 +150,89 @@ func candidateKeys(ids map[string]identity.PublicKey, tapped []store.Envelope) [
 		add(sha256.Sum256(e.Content))
 		if m, ok := signalMessage(e); ok {
 			add(m.RatchetKey)
+			if m.PQRatchet != nil {
+				add(sha256.Sum256(m.PQRatchet))
+			}
 		}
 		if e.Type == wire.TypePreKey {
 			if pm, err := wire.ParsePreKeySignalMessage(e.Content); err == nil {
 				add(pm.BaseKey)
 				add(pm.IdentityKey)
+				if pm.KyberCiphertext != nil {
+					add(sha256.Sum256(pm.KyberCiphertext))
+				}
 			}
 		}
 	}
 	return out
 }
 
+// kyberPublicKeys counts the public Kyber prekeys the relay's database
+// holds for the accounts in ids: one-time ones not handed out, and
+// last-resort ones.
+func kyberPublicKeys(ctx context.Context, r store.Reader, ids map[string]identity.PublicKey) (int, error) {
+	n := 0
+	for name := range ids {
+		a, err := r.Account(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		for _, dev := range a.Devices {
+			c, err := r.PreKeyCounts(ctx, store.Address{Name: name, Device: dev.ID})
+			if err != nil {
+				return 0, err
+			}
+			n += c.KEMPreKeys
+			if c.KEMLastResort {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// kyberCiphertexts collects the distinct Kyber ciphertexts of the tapped
+// PreKeySignalMessages (a session's first messages repeat its one).
+func kyberCiphertexts(tapped []store.Envelope) []kem.Ciphertext {
+	var out []kem.Ciphertext
+	for _, e := range tapped {
+		if e.Type != wire.TypePreKey {
+			continue
+		}
+		pm, err := wire.ParsePreKeySignalMessage(e.Content)
+		if err != nil || pm.KyberCiphertext == nil {
+			continue
+		}
+		if ct, err := kem.ParseCiphertext(pm.KyberCiphertext); err == nil && !slices.Contains(out, ct) {
+			out = append(out, ct)
+		}
+	}
+	return out
+}
+
+// decapsulateAll opens every ciphertext with every private key, as the
+// recipient would: each result is a candidate shared secret.
+func decapsulateAll(keys []kem.KeyPair, cts []kem.Ciphertext) [][32]byte {
+	var out [][32]byte
+	for _, k := range keys {
+		for _, ct := range cts {
+			out = append(out, k.Decapsulate(ct))
+		}
+	}
+	return out
+}
+
 // tryKeys runs the recipient's own MAC check and decryption with each
-// candidate in three roles, on every envelope.
+// candidate in three roles, on every envelope; on a message with SPQR
+// data, whose keys are salted with an SPQR key, also with every pair of
+// candidates as (message seed or chain key, SPQR key).
 func tryKeys(tapped []store.Envelope, ids map[string]identity.PublicKey, candidates [][32]byte) (attempts, opened int) {
+	try := func(mk ratchet.MessageKeys, sender, receiver identity.PublicKey, m *wire.SignalMessage) {
+		attempts++
+		if _, err := ratchet.Open(mk, sender, receiver, m); err == nil {
+			opened++
+		}
+	}
 	for _, e := range tapped {
 		m, ok := signalMessage(e)
 		if !ok {
@@ -154,14 +241,14 @@ func tryKeys(tapped []store.Envelope, ids map[string]identity.PublicKey, candida
 		sender, receiver := ids[e.Sender.Name], ids[e.Recipient.Name]
 		for _, k := range candidates {
 			_, seedFromChain := ratchet.KDFCK(ratchet.ChainKey{Key: k})
-			for _, mk := range []ratchet.MessageKeys{
-				{CipherKey: k, MACKey: k, IV: [16]byte(k[:16])},
-				ratchet.DeriveMessageKeys(ratchet.MessageSeed(k), nil),
-				ratchet.DeriveMessageKeys(seedFromChain, nil),
-			} {
-				attempts++
-				if _, err := ratchet.Open(mk, sender, receiver, m); err == nil {
-					opened++
+			try(ratchet.MessageKeys{CipherKey: k, MACKey: k, IV: [16]byte(k[:16])}, sender, receiver, m)
+			for _, seed := range []ratchet.MessageSeed{ratchet.MessageSeed(k), seedFromChain} {
+				try(ratchet.DeriveMessageKeys(seed, nil), sender, receiver, m)
+				if m.PQRatchet == nil {
+					continue
+				}
+				for _, salt := range candidates {
+					try(ratchet.DeriveMessageKeys(seed, &salt), sender, receiver, m)
 				}
 			}
 		}
@@ -203,6 +290,14 @@ func (d *run) openEscrow(a *escrowArchive, tapped []store.Envelope, ids map[stri
 		d.out.detail("%s -> %s at %s: %q", e.Sender.Name, e.Recipient.Name, e.ServerTime.Format("15:04:05"), text)
 	}
 	return read, nil
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func indent(s string) string {

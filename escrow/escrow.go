@@ -103,8 +103,17 @@ func capsuleAEAD(ours identity.KeyPair, theirs identity.PublicKey) (cipher.AEAD,
 
 // NextMessageKeys returns the keys the sending chain of st will use for its
 // next message, and that message's tag: what an escrowing client discloses
-// before it encrypts.
-func NextMessageKeys(st ratchet.State) (Tag, ratchet.MessageKeys) {
+// before it encrypts. In a session with SPQR the message keys are salted
+// with the SPQR key of the next message; it is computed on a copy of the
+// SPQR state (st is a value and stays as it is). That key follows from the
+// state alone: rand feeds only the ML-KEM steps of the throwaway copy,
+// whose outputs the real send draws afresh and which salt later messages.
+func NextMessageKeys(st ratchet.State, rand io.Reader) (Tag, ratchet.MessageKeys, error) {
+	_, _, pqKey, err := st.PQ.Send(rand)
+	if err != nil {
+		return Tag{}, ratchet.MessageKeys{}, fmt.Errorf("escrow: %w", err)
+	}
 	_, seed := ratchet.KDFCK(st.Sender.Chain)
-	return Tag{RatchetKey: st.Sender.RatchetKey.Public, Counter: st.Sender.Chain.Index}, ratchet.DeriveMessageKeys(seed, nil)
+	tag := Tag{RatchetKey: st.Sender.RatchetKey.Public, Counter: st.Sender.Chain.Index}
+	return tag, ratchet.DeriveMessageKeys(seed, pqKey), nil
 }

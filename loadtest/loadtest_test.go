@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
@@ -192,5 +193,37 @@ func TestMsgLogCountsUndelivered(t *testing.T) {
 	l.each(func(*entry) { count++ })
 	if count != 2 {
 		t.Fatalf("%d entries, want 2", count)
+	}
+}
+
+// TestSessionsArePQXDHWithSPQR: the load test measures what blindpost's
+// clients run: every session of the ring is version 4 (PQXDH) with SPQR,
+// started on the receiver's one-time Kyber prekey.
+func TestSessionsArePQXDHWithSPQR(t *testing.T) {
+	t.Parallel()
+	e := startEmbedded(t)
+	for _, clients := range []int{2, 3} {
+		cfg := Config{Relay: e.URL, Clients: clients, InProcess: true}.withDefaults()
+		r := &run{ctx: context.Background(), cfg: cfg, rand: cryptorand.Reader}
+		if err := r.setup(context.Background()); err != nil {
+			r.close()
+			t.Fatal(err)
+		}
+		for _, u := range r.users {
+			rec, ok, err := u.store.Record(u.to.addr)
+			if err != nil || !ok || rec.Current == nil {
+				t.Fatalf("%s has no session with %s: %v", u.name, u.to.name, err)
+			}
+			if st := rec.Current.Ratchet; st.Version != 4 || !st.PQ.Enabled() {
+				t.Fatalf("%s -> %s: session version %d, SPQR %v", u.name, u.to.name, st.Version, st.PQ.Enabled())
+			}
+			if u.initiator {
+				// The receiver's one-time Kyber prekey (id 1) is used up.
+				if _, ok, _ := u.to.store.KyberPreKey(1); ok {
+					t.Fatalf("%s's one-time kyber prekey survived the session", u.to.name)
+				}
+			}
+		}
+		r.close()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/session"
+	"github.com/blindpost/blindpost/spqr"
 )
 
 // run is one traffic run: its users and what went wrong.
@@ -71,7 +72,8 @@ func (r *run) setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		u.cipher = &session.Cipher{Store: u.store, Local: u.addr, Rand: r.rand, Now: r.cfg.Now}
+		// As blindpost's clients: PQXDH from the Kyber prekey, SPQR required.
+		u.cipher = &session.Cipher{Store: u.store, Local: u.addr, Rand: r.rand, Now: r.cfg.Now, SPQRMinimum: spqr.V1}
 		u.log.undelivered = &r.undelivered
 		r.users[i], r.byName[u.name] = u, u
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/blindpost/blindpost/messenger"
 	"io"
 	"net"
 	"runtime"
@@ -16,6 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
+	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/relay/client"
 	"github.com/blindpost/blindpost/session"
 )
@@ -64,8 +65,8 @@ type user struct {
 	log     msgLog
 }
 
-// newUser generates a device's keys: an identity key, a registration id,
-// a signed prekey and one one-time prekey (a user is sent one session).
+// newUser makes a device: an identity key, a registration id and an empty
+// store (prekeys come from user.prekeys).
 func newUser(rand io.Reader, index int, name string) (*user, error) {
 	ik, err := identity.GenerateIdentityKeyPair(rand)
 	if err != nil {
@@ -89,7 +90,10 @@ func newUser(rand io.Reader, index int, name string) (*user, error) {
 }
 
 // prekeys generates and keeps the user's prekeys and returns their public
-// halves for upload.
+// halves for upload: as a blindpost client's, a signed prekey, a one-time
+// prekey, a one-time Kyber prekey and a last-resort Kyber prekey, so that
+// the session is PQXDH's (a user is sent one session, so one one-time key
+// of each kind is enough).
 func (u *user) prekeys(rand io.Reader, now time.Time) (client.PreKeyUpload, error) {
 	spk, err := identity.GenerateSignedPreKey(rand, u.ik, 1, now.UnixMilli())
 	if err != nil {
@@ -99,10 +103,26 @@ func (u *user) prekeys(rand io.Reader, now time.Time) (client.PreKeyUpload, erro
 	if err != nil {
 		return client.PreKeyUpload{}, fmt.Errorf("loadtest: prekeys: %w", err)
 	}
+	kpk, err := kem.GeneratePreKey(rand, u.ik, 1, now.UnixMilli())
+	if err != nil {
+		return client.PreKeyUpload{}, fmt.Errorf("loadtest: kyber prekey: %w", err)
+	}
+	last, err := kem.GeneratePreKey(rand, u.ik, 2, now.UnixMilli())
+	if err != nil {
+		return client.PreKeyUpload{}, fmt.Errorf("loadtest: kyber prekey: %w", err)
+	}
 	u.store.AddSignedPreKey(spk)
 	u.store.AddPreKey(pks[0])
+	u.store.AddKyberPreKey(kpk, false)
+	u.store.AddKyberPreKey(last, true)
 	signed := client.PublicSignedPreKey(spk)
-	return client.PreKeyUpload{SignedPreKey: &signed, PreKeys: client.PublicPreKeys(pks)}, nil
+	lastPub := messenger.PublicKyberPreKey(last)
+	return client.PreKeyUpload{
+		SignedPreKey:  &signed,
+		PreKeys:       client.PublicPreKeys(pks),
+		KEMPreKeys:    []client.KEMPreKey{messenger.PublicKyberPreKey(kpk)},
+		KEMLastResort: &lastPub,
+	}, nil
 }
 
 // connect dials the relay and registers the user, which authenticates

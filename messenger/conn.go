@@ -69,8 +69,12 @@ func (m *Messenger) current() (*client.Client, error) {
 	return m.conn, nil
 }
 
-// maintainKeys uploads a signed prekey when the relay has none or ours is
-// due for rotation, and a batch of one-time prekeys when few are left.
+// maintainKeys keeps the relay's prekeys for this device current: the
+// signed prekey and the last-resort Kyber prekey (uploaded when the relay
+// has none, replaced together every SignedPreKeyRotation), and a batch of
+// one-time prekeys of each kind, EC and Kyber, when the relay holds fewer
+// than preKeyLow. A profile from before Kyber prekeys gets both kinds of
+// Kyber prekey here, on its first connection.
 func (m *Messenger) maintainKeys(ctx context.Context, c *client.Client) error {
 	counts, err := c.CountPreKeys(ctx)
 	if err != nil {
@@ -78,22 +82,12 @@ func (m *Messenger) maintainKeys(ctx context.Context, c *client.Client) error {
 	}
 	p, now := m.cfg.Profile, m.cfg.Now()
 	var up client.PreKeyUpload
-	spk, ok, err := p.LatestSignedPreKey()
+	rotated, err := m.signedPreKey(&up, counts, now)
 	if err != nil {
 		return err
 	}
-	if !ok || now.Sub(time.UnixMilli(spk.Created)) > SignedPreKeyRotation {
-		if spk, err = p.NewSignedPreKey(m.cfg.Rand, now); err != nil {
-			return err
-		}
-		s := client.PublicSignedPreKey(spk)
-		up.SignedPreKey = &s
-		if err := p.PruneSignedPreKeys(now.Add(-signedPreKeyGrace)); err != nil {
-			return err
-		}
-	} else if !counts.SignedPreKey {
-		s := client.PublicSignedPreKey(spk)
-		up.SignedPreKey = &s
+	if err := m.kyberLastResort(&up, counts, rotated, now); err != nil {
+		return err
 	}
 	if counts.PreKeys < preKeyLow {
 		keys, err := p.NewPreKeys(m.cfg.Rand, PreKeyBatch)
@@ -102,14 +96,79 @@ func (m *Messenger) maintainKeys(ctx context.Context, c *client.Client) error {
 		}
 		up.PreKeys = client.PublicPreKeys(keys)
 	}
-	if up.SignedPreKey == nil && up.PreKeys == nil {
+	var kyberIDs []uint32
+	if counts.KEMPreKeys < preKeyLow {
+		keys, err := p.NewKyberPreKeys(m.cfg.Rand, KyberPreKeyBatch, now)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			up.KEMPreKeys = append(up.KEMPreKeys, PublicKyberPreKey(k))
+			kyberIDs = append(kyberIDs, k.ID)
+		}
+	}
+	if up.SignedPreKey != nil || up.KEMLastResort != nil || up.PreKeys != nil || up.KEMPreKeys != nil {
+		if err := c.UploadPreKeys(ctx, up); err != nil {
+			return fmt.Errorf("messenger: %w", err)
+		}
+		m.log.Info("prekeys uploaded", "signed", up.SignedPreKey != nil, "one_time", len(up.PreKeys),
+			"kyber_last_resort", up.KEMLastResort != nil, "kyber_one_time", len(up.KEMPreKeys))
+	}
+	if kyberIDs != nil {
+		// The upload replaced the relay's unused one-time Kyber prekeys.
+		if err := p.RetireKyberPreKeys(kyberIDs, now); err != nil {
+			return err
+		}
+	}
+	return p.PruneKyberPreKeys(now.Add(-signedPreKeyGrace))
+}
+
+// signedPreKey adds the signed prekey to up when the relay has none or it
+// is due for rotation (then it is a new one, and rotated is true).
+func (m *Messenger) signedPreKey(up *client.PreKeyUpload, counts client.PreKeyCounts, now time.Time) (rotated bool, err error) {
+	p := m.cfg.Profile
+	spk, ok, err := p.LatestSignedPreKey()
+	if err != nil {
+		return false, err
+	}
+	if ok && now.Sub(time.UnixMilli(spk.Created)) <= SignedPreKeyRotation {
+		if !counts.SignedPreKey {
+			s := client.PublicSignedPreKey(spk)
+			up.SignedPreKey = &s
+		}
+		return false, nil
+	}
+	if spk, err = p.NewSignedPreKey(m.cfg.Rand, now); err != nil {
+		return false, err
+	}
+	s := client.PublicSignedPreKey(spk)
+	up.SignedPreKey = &s
+	return true, p.PruneSignedPreKeys(now.Add(-signedPreKeyGrace))
+}
+
+// kyberLastResort adds the last-resort Kyber prekey to up when the relay
+// has none, and makes a new one when there is none, when it is due for
+// rotation, or when the signed prekey was just rotated (so the two rotate
+// together, also in a profile that got its first one later).
+func (m *Messenger) kyberLastResort(up *client.PreKeyUpload, counts client.PreKeyCounts, rotate bool, now time.Time) error {
+	p := m.cfg.Profile
+	k, ok, err := p.LatestKyberLastResort()
+	if err != nil {
+		return err
+	}
+	if ok && !rotate && now.Sub(time.UnixMilli(k.Created)) <= SignedPreKeyRotation {
+		if !counts.KEMLastResort {
+			pk := PublicKyberPreKey(k)
+			up.KEMLastResort = &pk
+		}
 		return nil
 	}
-	if err := c.UploadPreKeys(ctx, up); err != nil {
-		return fmt.Errorf("messenger: %w", err)
+	if k, err = p.NewKyberLastResort(m.cfg.Rand, now); err != nil {
+		return err
 	}
-	m.log.Info("prekeys uploaded", "signed", up.SignedPreKey != nil, "one_time", len(up.PreKeys))
-	return nil
+	pk := PublicKyberPreKey(k)
+	up.KEMLastResort = &pk
+	return p.PruneKyberLastResort(now.Add(-signedPreKeyGrace))
 }
 
 // Run keeps a connection to the relay and handles incoming envelopes until

@@ -24,9 +24,11 @@ import (
 
 	"github.com/blindpost/blindpost/fingerprint"
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/profile"
 	"github.com/blindpost/blindpost/relay/client"
 	"github.com/blindpost/blindpost/session"
+	"github.com/blindpost/blindpost/spqr"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
 )
@@ -39,11 +41,19 @@ const (
 	// PreKeyBatch is how many one-time prekeys are generated at once (the
 	// relay's per-upload cap).
 	PreKeyBatch = 100
-	// preKeyLow triggers a new batch when the relay holds fewer.
+	// KyberPreKeyBatch is the same for one-time Kyber prekeys (the relay's
+	// cap, as Signal's clients upload them). A batch takes about 640 KiB of
+	// the profile (4.7 KiB of key material per prekey, stored base64) and
+	// about 160 KiB of one upload frame.
+	KyberPreKeyBatch = 100
+	// preKeyLow triggers a new batch, of either kind, when the relay holds
+	// fewer.
 	preKeyLow = 20
-	// SignedPreKeyRotation is how often the signed prekey is replaced;
-	// old ones are kept for signedPreKeyGrace so that sessions started from
-	// a bundle fetched just before a rotation still complete.
+	// SignedPreKeyRotation is how often the signed prekey, and with it the
+	// last-resort Kyber prekey, is replaced; old ones are kept for
+	// signedPreKeyGrace so that sessions started from a bundle fetched just
+	// before a rotation still complete. One-time Kyber prekeys replaced on
+	// the relay by a newer batch are kept as long.
 	SignedPreKeyRotation = 7 * 24 * time.Hour
 	signedPreKeyGrace    = 30 * 24 * time.Hour
 )
@@ -154,12 +164,17 @@ func (m *Messenger) emit(e Event) {
 	}
 }
 
+// cipher runs sessions on store. A bundle with a Kyber prekey, which every
+// blindpost client publishes, gives a version-4 session (PQXDH) whose SPQR
+// is required from the first message, as libsignal >= 0.92 does; a bundle
+// without one (a classic peer) gives a version-3 session.
 func (m *Messenger) cipher(store session.Store) *session.Cipher {
 	return &session.Cipher{
-		Store: store,
-		Local: session.Address{Name: m.acct.Name, DeviceID: DeviceID},
-		Rand:  m.cfg.Rand,
-		Now:   m.cfg.Now,
+		Store:       store,
+		Local:       session.Address{Name: m.acct.Name, DeviceID: DeviceID},
+		Rand:        m.cfg.Rand,
+		Now:         m.cfg.Now,
+		SPQRMinimum: spqr.V1,
 	}
 }
 
@@ -203,7 +218,10 @@ func (m *Messenger) MarkVerified(name string) error {
 }
 
 // X3DHBundle converts one device's part of a relay bundle (whose
-// signatures the relay client has checked) for X3DH.
+// signatures the relay client has checked) for the key agreement: PQXDH
+// when the device published a Kyber prekey (one-time or last resort), X3DH
+// otherwise. It parses the Kyber key strictly and verifies no signature:
+// x3dh does, before any key is used.
 func X3DHBundle(b client.Bundle, device uint32) (*x3dh.Bundle, error) {
 	for _, d := range b.Devices {
 		if d.DeviceID != device {
@@ -220,9 +238,22 @@ func X3DHBundle(b client.Bundle, device uint32) (*x3dh.Bundle, error) {
 		if d.PreKey != nil {
 			xb.PreKey = &x3dh.OneTimePreKey{ID: d.PreKey.ID, Key: d.PreKey.PublicKey}
 		}
+		if k := d.KEMPreKey; k != nil {
+			pub, err := kem.ParsePublicKey(k.PublicKey)
+			if err != nil {
+				return nil, fmt.Errorf("messenger: %s's kyber prekey %d: %w", b.Name, k.ID, err)
+			}
+			xb.KyberPreKey = &x3dh.KyberPreKey{ID: k.ID, Key: pub, Signature: k.Signature}
+		}
 		return xb, nil
 	}
 	return nil, fmt.Errorf("messenger: %s has no device %d", b.Name, device)
+}
+
+// PublicKyberPreKey returns the part of a Kyber prekey that is uploaded:
+// the serialized public key and its signature.
+func PublicKyberPreKey(k kem.PreKey) client.KEMPreKey {
+	return client.KEMPreKey{ID: k.ID, PublicKey: k.KeyPair.Public.Bytes(), Signature: k.Signature}
 }
 
 // isMessageFault reports whether a decryption error is the message's fault

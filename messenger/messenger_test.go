@@ -24,6 +24,11 @@ type testRelay struct {
 
 func startRelay(t *testing.T, dir, addr string) *testRelay {
 	t.Helper()
+	return startRelayConfig(t, addr, relay.Config{DataDir: dir})
+}
+
+func startRelayConfig(t *testing.T, addr string, cfg relay.Config) *testRelay {
+	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -31,7 +36,7 @@ func startRelay(t *testing.T, dir, addr string) *testRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := relay.New(relay.Config{DataDir: dir})
+	srv, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +64,15 @@ func newUser(t *testing.T, name, relayURL string) *user {
 	if _, _, err := Setup(p, name, rand.Reader, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return newUserOf(t, p, relayURL, nil)
+}
+
+// newUserOf is a messenger for an existing profile; now nil is time.Now.
+func newUserOf(t *testing.T, p *profile.Profile, relayURL string, now func() time.Time) *user {
+	t.Helper()
 	u := &user{p: p}
-	u.m, err = New(Config{Profile: p, Relay: relayURL, OnEvent: func(e Event) {
+	var err error
+	u.m, err = New(Config{Profile: p, Relay: relayURL, Now: now, OnEvent: func(e Event) {
 		u.mu.Lock()
 		u.events = append(u.events, e)
 		u.mu.Unlock()

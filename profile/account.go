@@ -34,6 +34,9 @@ type counters struct {
 	NextSignedPreKeyID uint32 `json:"next_signed_prekey_id"`
 	NextPreKeyID       uint32 `json:"next_prekey_id"`
 	NextMessageSeq     uint64 `json:"next_message_seq"`
+	// NextKyberPreKeyID numbers one-time and last-resort Kyber prekeys
+	// alike (schema 2; zero in a version-1 profile, which nextID skips).
+	NextKyberPreKeyID uint32 `json:"next_kyber_prekey_id"`
 }
 
 // Create makes the account: a fresh identity key and registration id. It
@@ -60,7 +63,8 @@ func (p *Profile) Create(name string, deviceID uint32, rand io.Reader, now time.
 		if err := p.put(tx, bucketMeta, keyAccount, rec); err != nil {
 			return err
 		}
-		return p.put(tx, bucketMeta, keyCounter, counters{NextSignedPreKeyID: 1, NextPreKeyID: 1, NextMessageSeq: 1})
+		return p.put(tx, bucketMeta, keyCounter, counters{NextSignedPreKeyID: 1, NextPreKeyID: 1, NextMessageSeq: 1,
+			NextKyberPreKeyID: 1})
 	})
 	if err != nil {
 		return Account{}, err
@@ -102,7 +106,29 @@ func (p *Profile) Account() (Account, error) {
 	return acct, nil
 }
 
-// nextIDs reserves ids from the counters inside tx.
+// upgradeSchema raises the account record's schema to this blindpost's,
+// inside tx; callers are the writes that make an older version unsafe.
+func (p *Profile) upgradeSchema(tx *bolt.Tx) error {
+	var rec accountRecord
+	ok, err := p.get(tx, bucketMeta, keyAccount, &rec)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNoAccount
+	}
+	switch {
+	case rec.Schema > schemaVersion:
+		return fmt.Errorf("profile: schema %d is newer than this blindpost (%d)", rec.Schema, schemaVersion)
+	case rec.Schema == schemaVersion:
+		return nil
+	}
+	rec.Schema = schemaVersion
+	return p.put(tx, bucketMeta, keyAccount, rec)
+}
+
+// updateCounters changes the id counters inside tx and returns them as
+// they were before.
 func (p *Profile) updateCounters(tx *bolt.Tx, fn func(*counters)) (counters, error) {
 	var c counters
 	ok, err := p.get(tx, bucketMeta, keyCounter, &c)

@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -83,33 +85,60 @@ func signedFromRecord(r preKeyRecord) (identity.SignedPreKey, error) {
 	return identity.SignedPreKey{ID: r.ID, KeyPair: kp, Signature: [identity.SignatureSize]byte(r.Signature), Created: r.Created}, nil
 }
 
-// PruneSignedPreKeys deletes signed prekeys created before cutoff, keeping
-// the newest one whatever its age.
+// PruneSignedPreKeys deletes the signed prekeys that a newer one replaced
+// before cutoff. The one that was current at cutoff stays, whatever its
+// age, as does every later one: a peer may have fetched it just before it
+// was replaced, and its message may wait on the relay while this device is
+// offline (an age-based rule would drop the message of a peer that wrote
+// during a long absence, since the key is replaced only on reconnection).
 func (p *Profile) PruneSignedPreKeys(cutoff time.Time) error {
-	latest, ok, err := p.LatestSignedPreKey()
-	if err != nil || !ok {
+	return p.db.Update(func(tx *bolt.Tx) error { return p.pruneReplaced(tx, bucketSigned, cutoff) })
+}
+
+// stamp is the part of a prekey record that pruning reads; both
+// preKeyRecord and kyberRecord decode into it.
+type stamp struct {
+	ID      uint32 `json:"id"`
+	Created int64  `json:"created_unix_ms"`
+}
+
+// pruneReplaced deletes, inside tx, the keys of bucket replaced by a newer
+// one created before cutoff (see PruneSignedPreKeys).
+func (p *Profile) pruneReplaced(tx *bolt.Tx, bucket []byte, cutoff time.Time) error {
+	type entry struct {
+		stamp
+		key []byte
+	}
+	b := tx.Bucket(bucket)
+	var all []entry
+	err := b.ForEach(func(k, _ []byte) error {
+		e := entry{key: slices.Clone(k)}
+		if _, err := p.get(tx, bucket, k, &e.stamp); err != nil {
+			return err
+		}
+		all = append(all, e)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	return p.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSigned)
-		var old [][]byte
-		err := b.ForEach(func(k, _ []byte) error {
-			var r preKeyRecord
-			if _, err := p.get(tx, bucketSigned, k, &r); err != nil {
-				return err
-			}
-			if r.ID != latest.ID && r.Created < cutoff.UnixMilli() {
-				old = append(old, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return err
+	slices.SortFunc(all, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.Created, b.Created), cmp.Compare(a.ID, b.ID))
 	})
+	// all[current] was the newest key at cutoff; those before it were
+	// replaced before cutoff.
+	current := -1
+	for i, e := range all {
+		if e.Created < cutoff.UnixMilli() {
+			current = i
+		}
+	}
+	for _, e := range all[:max(current, 0)] {
+		if err := b.Delete(e.key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewPreKeys generates, stores and returns n one-time prekeys.

@@ -1,6 +1,7 @@
 // Package profile is a client's local state in one embedded database
-// (go.etcd.io/bbolt, file mode 0600): the account and its keys, prekeys,
-// session records, trusted identities, contacts and message history.
+// (go.etcd.io/bbolt, file mode 0600): the account and its keys, prekeys
+// (EC and Kyber), session records, trusted identities, contacts and
+// message history.
 //
 // It implements session.Store. Operations that must happen together (a
 // session update, the message it decrypted and the relay envelope it came
@@ -36,7 +37,8 @@ var (
 	bucketEnvelopes  = []byte("envelopes")
 	bucketOutbox     = []byte("outbox")
 	allBuckets       = [][]byte{bucketMeta, bucketSigned, bucketPreKeys, bucketSessions,
-		bucketIdentities, bucketContacts, bucketMessages, bucketEnvelopes, bucketOutbox, bucketHeld}
+		bucketIdentities, bucketContacts, bucketMessages, bucketEnvelopes, bucketOutbox, bucketHeld,
+		bucketKyber, bucketKyberLastResort}
 )
 
 // Meta keys.
@@ -46,8 +48,19 @@ var (
 	keyCounter = []byte("counters")
 )
 
-// schemaVersion is written into the account record; Open refuses newer.
-const schemaVersion = 1
+// schemaVersion is written into the account record; Account refuses a
+// newer one, so an older blindpost never runs on a profile it does not
+// understand. Versions:
+//
+//	1  the first format.
+//	2  Kyber prekeys: buckets kyber_prekeys and kyber_last_resort, counter
+//	   next_kyber_prekey_id. A version-1 profile opens as it is (Open adds
+//	   the empty buckets; the missing counter reads as zero) and becomes
+//	   version 2 in the transaction that stores its first Kyber prekey.
+//	   From then on the relay may hand out that prekey, and a blindpost
+//	   without Kyber prekeys would drop every message sent to it, so an
+//	   older blindpost must refuse the profile.
+const schemaVersion = 2
 
 // Errors callers branch on.
 var (

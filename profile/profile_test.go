@@ -231,16 +231,38 @@ func TestCorruptValueRefused(t *testing.T) {
 
 func TestSignedPreKeyRotation(t *testing.T) {
 	p, _ := newProfile(t, "gina", nil)
+	older, _ := p.NewSignedPreKey(rand.Reader, now.Add(-90*24*time.Hour))
 	old, _ := p.NewSignedPreKey(rand.Reader, now.Add(-60*24*time.Hour))
 	cur, _ := p.NewSignedPreKey(rand.Reader, now)
 	if err := p.PruneSignedPreKeys(now.Add(-30 * 24 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := p.SignedPreKey(old.ID); ok {
-		t.Fatal("old signed prekey kept")
+	if _, ok, _ := p.SignedPreKey(older.ID); ok {
+		t.Fatal("signed prekey replaced before the cutoff kept")
 	}
 	latest, ok, _ := p.LatestSignedPreKey()
 	if !ok || latest.ID != cur.ID {
 		t.Fatalf("latest %d, want %d", latest.ID, cur.ID)
+	}
+	if _, ok, _ := p.SignedPreKey(old.ID); !ok {
+		t.Fatal("the signed prekey current at the cutoff was pruned")
+	}
+}
+
+// TestSignedPreKeyReplacedAfterLongAbsenceKept is the regression test for
+// pruning by age: a device offline for longer than the grace period
+// replaces its signed prekey on reconnection, and a message a peer sent
+// meanwhile to the old one must still find it.
+func TestSignedPreKeyReplacedAfterLongAbsenceKept(t *testing.T) {
+	p, _ := newProfile(t, "hal", nil)
+	before, _ := p.NewSignedPreKey(rand.Reader, now.Add(-40*24*time.Hour))
+	if _, err := p.NewSignedPreKey(rand.Reader, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PruneSignedPreKeys(now.Add(-30 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := p.SignedPreKey(before.ID); !ok {
+		t.Fatal("the signed prekey replaced just now was pruned for its age")
 	}
 }

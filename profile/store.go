@@ -6,7 +6,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/blindpost/blindpost/identity"
-	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/session"
 )
 
@@ -88,14 +87,6 @@ func (p *Profile) PreKey(id uint32) (identity.PreKey, bool, error) {
 	return pk, found, err
 }
 
-// KyberPreKey implements session.Store. A profile holds no Kyber prekeys
-// yet: its account publishes bundles without one (X3DH), so a PQXDH
-// prekey message to it names an unknown Kyber prekey and is refused as
-// such. Commits therefore never name a used Kyber prekey.
-func (p *Profile) KyberPreKey(uint32) (kem.PreKey, bool, error) {
-	return kem.PreKey{}, false, nil
-}
-
 // Commit implements session.Store: one transaction.
 func (p *Profile) Commit(c session.Commit) error {
 	return p.db.Update(func(tx *bolt.Tx) error { return p.applyCommit(tx, &c) })
@@ -114,7 +105,14 @@ func (p *Profile) applyCommit(tx *bolt.Tx, c *session.Commit) error {
 		return err
 	}
 	if c.HasUsedPreKey {
-		return tx.Bucket(bucketPreKeys).Delete(u32key(c.UsedPreKey))
+		if err := tx.Bucket(bucketPreKeys).Delete(u32key(c.UsedPreKey)); err != nil {
+			return err
+		}
+	}
+	if c.HasUsedKyberPreKey {
+		// A one-time Kyber prekey is used up; a last-resort one (the other
+		// bucket, never the same id) stays.
+		return tx.Bucket(bucketKyber).Delete(u32key(c.UsedKyberPreKey))
 	}
 	return nil
 }

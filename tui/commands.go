@@ -408,8 +408,13 @@ func (m *Model) whois() {
 			verified = "yes, you compared the safety number"
 		}
 		version := "none yet"
-		if m.version != 0 {
-			version = fmt.Sprintf("version %d", m.version)
+		switch {
+		case m.version >= 4 && m.spqr:
+			version = fmt.Sprintf("version %d (PQXDH, with the SPQR post-quantum ratchet)", m.version)
+		case m.version >= 4:
+			version = fmt.Sprintf("version %d (PQXDH, without SPQR)", m.version)
+		case m.version != 0:
+			version = fmt.Sprintf("version %d (X3DH: the contact's client has no post-quantum keys)", m.version)
 		}
 		lines = append(lines, name, "  verified      "+verified, "  session       "+version)
 		if c.IdentityKey != (identity.PublicKey{}) {
@@ -444,12 +449,12 @@ func keyLines(label string, k identity.PublicKey) []string {
 
 // sessionVersion is the version of the current session with name (0 when
 // there is none).
-func sessionVersion(p *profile.Profile, name string) (int, error) {
+func sessionVersion(p *profile.Profile, name string) (version int, pq bool, err error) {
 	rec, ok, err := p.Record(session.Address{Name: name, DeviceID: messenger.DeviceID})
 	if err != nil || !ok || rec.Current == nil {
-		return 0, err
+		return 0, false, err
 	}
-	return rec.Current.Ratchet.Version, nil
+	return rec.Current.Ratchet.Version, rec.Current.Ratchet.PQ.Enabled(), nil
 }
 
 // describe says what went wrong in the user's terms, for the failures a

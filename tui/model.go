@@ -97,6 +97,7 @@ type Model struct {
 	selected string            // the open conversation ("" when none)
 	history  []profile.Message // of selected
 	version  int               // session version with selected (0: none yet)
+	spqr     bool              // that session runs SPQR
 	notes    map[string][]note // by conversation; "" when none is open
 	maxSeq   uint64            // highest message seq seen, to place notes
 
@@ -292,7 +293,7 @@ func (m *Model) open(name string) {
 	if m.prompt != nil {
 		m.cancelPrompt()
 	}
-	m.selected, m.history, m.version = name, nil, 0
+	m.selected, m.history, m.version, m.spqr = name, nil, 0, false
 	m.setPrompt()
 	m.refresh(true)
 }
@@ -330,6 +331,7 @@ type loadedMsg struct {
 	contacts []profile.Contact
 	history  []profile.Message
 	version  int
+	spqr     bool
 	err      error
 }
 
@@ -355,7 +357,7 @@ func readProfile(p *profile.Profile, gen uint64, sel string) loadedMsg {
 		if l.history, l.err = p.History(sel); l.err != nil {
 			return l
 		}
-		if l.version, l.err = sessionVersion(p, sel); l.err != nil {
+		if l.version, l.spqr, l.err = sessionVersion(p, sel); l.err != nil {
 			return l
 		}
 	}
@@ -375,7 +377,7 @@ func (m *Model) loaded(l loadedMsg) tea.Cmd {
 	}
 	m.contacts = l.contacts
 	if l.selected == m.selected {
-		m.history, m.version = l.history, l.version
+		m.history, m.version, m.spqr = l.history, l.version, l.spqr
 		for _, msg := range l.history {
 			m.maxSeq = max(m.maxSeq, msg.Seq)
 		}

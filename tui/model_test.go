@@ -20,7 +20,7 @@ func TestAddSendReceiveVerify(t *testing.T) {
 
 	alice.typeLine("/add bob")
 	alice.waitScreen("added bob")
-	if s := alice.statusBar(); !strings.Contains(s, "bob · session v3 · unverified") || !strings.Contains(s, "you: alice") {
+	if s := alice.statusBar(); !strings.Contains(s, "bob · session v4 · unverified") || !strings.Contains(s, "you: alice") {
 		t.Fatalf("alice's status bar after /add: %q", s)
 	}
 	alice.typeLine("hello bob")
@@ -60,7 +60,7 @@ func TestAddSendReceiveVerify(t *testing.T) {
 	}
 	hex := bobAcct.Identity.Public.String()
 	alice.waitScreen("identity key " + hex[:8] + " " + hex[8:16])
-	alice.waitScreen("session version 3")
+	alice.waitScreen("session version 4 (PQXDH, with the SPQR post-quantum ratchet)")
 	alice.waitScreen("verified yes, you compared the safety number")
 
 	bob.typeLine("n")

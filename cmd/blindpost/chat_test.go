@@ -146,7 +146,7 @@ func TestChatInTmux(t *testing.T) {
 
 	alice.typeLine("/add bob")
 	alice.waitFor(`added bob: say hello`)
-	alice.waitFor(`bob · session v3 · unverified │ you: alice`)
+	alice.waitFor(`bob · session v4 · unverified │ you: alice`)
 	alice.typeLine("hello bob, it's alice")
 	bob.waitFor(`\d\d:\d\d alice +hello bob, it's alice`)
 	bob.waitFor(`▸ alice`)
@@ -164,8 +164,8 @@ func TestChatInTmux(t *testing.T) {
 	}
 	alice.typeLine("y")
 	bob.typeLine("y")
-	screenA := alice.waitFor(`bob · session v3 · ✔ verified │ you: alice`)
-	screenB := bob.waitFor(`alice · session v3 · ✔ verified │ you: bob`)
+	screenA := alice.waitFor(`bob · session v4 · ✔ verified │ you: alice`)
+	screenB := bob.waitFor(`alice · session v4 · ✔ verified │ you: bob`)
 	t.Logf("alice's screen:\n%s\nbob's screen:\n%s", screenA, screenB)
 
 	alice.typeLine("/quit")

@@ -59,9 +59,9 @@ func runLoadtest(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, `usage: blindpost loadtest (--relay URL | --embedded) [flags]
        blindpost loadtest (--relay URL --relay-pid PID | --embedded) --idle N
 
-Simulated users register, establish X3DH sessions from fetched bundles and
-send Double Ratchet messages through the relay; each receiver decrypts and
-acknowledges. Reports messages/s end to end and latency from send to
+Simulated users register, establish PQXDH sessions (with SPQR, as
+blindpost's clients) from fetched bundles and send Double Ratchet messages
+through the relay; each receiver decrypts and acknowledges. Reports messages/s end to end and latency from send to
 decryption. With --idle, reports the relay's memory per idle connection.
 
 flags:`)

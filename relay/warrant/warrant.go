@@ -52,10 +52,12 @@ type Device struct {
 	Registered     time.Time `json:"registered"`
 	LastSeenDay    string    `json:"last_seen_day"` // the relay keeps only the day
 	HasSecret      bool      `json:"authenticates_with_secret"`
-	OneTimePreKeys int       `json:"one_time_prekeys"`
-	KEMPreKeys     int       `json:"kem_prekeys"`
-	SignedPreKey   bool      `json:"signed_prekey"`
-	KEMLastResort  bool      `json:"kem_last_resort"`
+	// The counts of public prekeys on the relay; Kyber prekeys are the
+	// KEM ones. The relay never holds a private key.
+	OneTimePreKeys int  `json:"one_time_prekeys"`
+	KEMPreKeys     int  `json:"kem_prekeys"`
+	SignedPreKey   bool `json:"signed_prekey"`
+	KEMLastResort  bool `json:"kem_last_resort"`
 }
 
 // Envelope is a queued envelope without its content.
@@ -210,12 +212,14 @@ func (rep *Report) WriteText(w io.Writer) error {
 	for _, d := range rep.Devices {
 		p.f("  device %d: registration id %d, registered %s, last seen on %s\n", d.ID, d.RegistrationID,
 			d.Registered.Format(time.RFC3339), d.LastSeenDay)
-		p.f("    public prekeys on the relay: %d one-time, signed prekey %t, %d KEM, KEM last resort %t\n",
+		p.f("    public prekeys on the relay: %d one-time, signed prekey %t, %d one-time Kyber, Kyber last resort %t\n",
 			d.OneTimePreKeys, d.SignedPreKey, d.KEMPreKeys, d.KEMLastResort)
 	}
 	p.f("  contacts (accounts it exchanged messages or keys with): %s\n", listOrNone(rep.Contacts))
 	p.envelopes("queued for this account", rep.Inbound)
 	p.envelopes("sent by this account, still queued", rep.Outbound)
+	p.f("  private keys: none held. Clients upload the public halves of their identity key, signed prekey,\n")
+	p.f("  one-time prekeys and Kyber prekeys; their private halves never leave the devices.\n")
 	p.f("  message content: not held. The relay stores ciphertext only until the recipient acknowledges it,\n")
 	p.f("  and has no key that decrypts it; shown above as size and SHA-256 digest only.\n")
 	return p.err

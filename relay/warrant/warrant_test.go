@@ -37,6 +37,20 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Bob's device has public Kyber prekeys on the relay: two one-time
+	// ones and a last-resort one.
+	kyber := func(id uint32) store.KEMPreKey {
+		k := store.KEMPreKey{ID: id, Key: make([]byte, 1+1568)}
+		k.Key[0] = 0x08
+		rand.Read(k.Key[1:])
+		return k
+	}
+	lr := kyber(9)
+	if err := s.UploadPreKeys(ctx, store.Address{Name: "bob", Device: 1}, store.PreKeyUpload{
+		KEMPreKeys: []store.KEMPreKey{kyber(1), kyber(2)}, KEMLastResort: &lr,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	send("alice", "bob")
 	send("alice", "bob")
 	send("bob", "alice")
@@ -61,6 +75,9 @@ func TestExport(t *testing.T) {
 	if rep.Inbound[0].Size != len(secret) || rep.Inbound[0].Sender != "alice.1" {
 		t.Errorf("envelope %+v", rep.Inbound[0])
 	}
+	if d := rep.Devices[0]; d.KEMPreKeys != 2 || !d.KEMLastResort {
+		t.Errorf("kyber prekeys %d, last resort %v; want 2 and true", d.KEMPreKeys, d.KEMLastResort)
+	}
 	var text, js bytes.Buffer
 	if err := rep.WriteText(&text); err != nil {
 		t.Fatal(err)
@@ -71,6 +88,12 @@ func TestExport(t *testing.T) {
 	for _, out := range []string{text.String(), js.String()} {
 		if strings.Contains(out, string(secret)) || strings.Contains(out, hex.EncodeToString(secret)) {
 			t.Fatal("the export contains message content")
+		}
+	}
+	for _, want := range []string{"public prekeys on the relay: 0 one-time, signed prekey false, 2 one-time Kyber, Kyber last resort true",
+		"private keys: none held"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text export lacks %q:\n%s", want, text.String())
 		}
 	}
 	var back Report
