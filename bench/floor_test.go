@@ -3,7 +3,8 @@ package bench
 // The floor family: the primitive operations that each row cannot avoid,
 // called directly, with the least state and framing that still makes the
 // messages real (TestFloorIsTheProtocol checks that blindpost's parser and
-// ratchet accept them).
+// ratchet accept them; TestFloorSetupIsTheProtocol that blindpost's
+// session layer answers its first message, X3DH and PQXDH).
 //
 // What the floor leaves out, on purpose, because the protocol does not
 // require it: copying state to commit only after authentication, wiping
@@ -12,8 +13,10 @@ package bench
 // place). What it keeps: every X25519 key generation and agreement, every
 // HMAC-SHA256 and HKDF-SHA256 the key schedule specifies, the AES-256-CBC
 // key schedule and blocks, the MAC over the exact message bytes, the XEdDSA
-// verification of the bundle, and writing the message in libsignal's
-// layout.
+// verifications of the bundle, and writing the message in libsignal's
+// layout; for PQXDH, the Kyber1024 encapsulation and decapsulation and the
+// ML-KEM-768 key generation of SPQR's first epoch. The floor runs no SPQR
+// beyond that key generation: no SPQR data in its messages, so no SPQR rows.
 //
 // Primitives are used as cheaply as the standard library allows: private
 // keys are held as *ecdh.PrivateKey, so an agreement is one scalar
@@ -22,13 +25,17 @@ package bench
 // an HKDF expand (crypto/hmac's Reset keeps the keyed state). XEdDSA is not
 // in the standard library: it is done with filippo.io/edwards25519, the
 // module the standard library's crypto/internal/fips140/edwards25519 is
-// copied from.
+// copied from. Nor is Kyber1024 (round 3, not FIPS 203's ML-KEM-1024): it
+// is CIRCL's, as in blindpost's kem package, with Bob's private key
+// unpacked once as his store would hold it parsed. ML-KEM-768 is
+// crypto/mlkem's.
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hmac"
+	"crypto/mlkem"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -42,12 +49,15 @@ import (
 
 // libsignal's key schedule and wire constants.
 const (
-	infoX3DH        = "WhisperText"
-	infoRatchet     = "WhisperRatchet"
-	infoMessageKeys = "WhisperMessageKeys"
-	versionByte     = 0x33
-	macSize         = 8
-	keyTypeDJB      = 0x05
+	infoX3DH         = "WhisperText"
+	infoPQXDH        = "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024"
+	infoRatchet      = "WhisperRatchet"
+	infoMessageKeys  = "WhisperMessageKeys"
+	versionX3DH      = 0x33
+	versionPQXDH     = 0x44
+	macSize          = 8
+	keyTypeDJB       = 0x05
+	keyTypeKyber1024 = 0x08
 )
 
 var (
@@ -165,14 +175,18 @@ type floorSkipped struct {
 	seed [32]byte
 }
 
-// floorPending is what Alice repeats in prekey messages until Bob answers.
+// floorPending is what Alice repeats in prekey messages until Bob answers;
+// for PQXDH also the Kyber prekey id and the ciphertext (0x08 || 1568 bytes).
 type floorPending struct {
 	opkID, spkID, regID uint32
 	base                [32]byte
+	kyberID             uint32
+	kyberCT             []byte
 }
 
 // floorParty is the least state of a Double Ratchet party.
 type floorParty struct {
+	version       byte     // versionX3DH or versionPQXDH
 	local, remote [33]byte // serialized identity keys, bound into every MAC
 	root          [32]byte
 
@@ -191,6 +205,10 @@ type floorParty struct {
 	nSkipped int
 
 	pending *floorPending
+	// spqrKey is the ML-KEM-768 key pair of SPQR's first epoch, which a
+	// version-4 initiator makes for its first message (the floor sends no
+	// SPQR data: see Rows).
+	spqrKey *mlkem.DecapsulationKey768
 }
 
 // encrypt is one symmetric step of the sending chain and one message in
@@ -204,7 +222,7 @@ func (p *floorParty) encrypt(pt []byte) []byte {
 
 	ctLen := len(pt) + aes.BlockSize - len(pt)%aes.BlockSize
 	m := make([]byte, 0, 1+3+32+2*(1+binary.MaxVarintLen32)+1+binary.MaxVarintLen32+ctLen+macSize)
-	m = append(m, versionByte, 0x0a, 33, keyTypeDJB)
+	m = append(m, p.version, 0x0a, 33, keyTypeDJB)
 	m = append(m, p.sendPub[:]...)
 	m = append(m, 0x10)
 	m = binary.AppendUvarint(m, uint64(p.sendN))
@@ -228,17 +246,18 @@ func (p *floorParty) encrypt(pt []byte) []byte {
 	p.sendCK = next
 	p.sendN++
 	if p.pending != nil {
-		return p.pending.wrap(m, &p.local)
+		return p.pending.wrap(p.version, m, &p.local)
 	}
 	return m
 }
 
 // wrap is the PreKeySignalMessage: version || {1: one-time prekey id,
 // 2: base key, 3: identity key, 4: message, 5: registration id, 6: signed
-// prekey id}.
-func (pd *floorPending) wrap(inner []byte, ik *[33]byte) []byte {
-	m := make([]byte, 0, 1+1+binary.MaxVarintLen32+2*(2+33)+1+binary.MaxVarintLen32+len(inner)+2*(1+binary.MaxVarintLen32))
-	m = append(m, versionByte, 0x08)
+// prekey id[, 7: Kyber prekey id, 8: Kyber ciphertext]}.
+func (pd *floorPending) wrap(version byte, inner []byte, ik *[33]byte) []byte {
+	m := make([]byte, 0, 1+1+binary.MaxVarintLen32+2*(2+33)+1+binary.MaxVarintLen32+len(inner)+3*(1+binary.MaxVarintLen32)+
+		1+binary.MaxVarintLen32+len(pd.kyberCT))
+	m = append(m, version, 0x08)
 	m = binary.AppendUvarint(m, uint64(pd.opkID))
 	m = append(m, 0x12, 33, keyTypeDJB)
 	m = append(m, pd.base[:]...)
@@ -251,6 +270,13 @@ func (pd *floorPending) wrap(inner []byte, ik *[33]byte) []byte {
 	m = binary.AppendUvarint(m, uint64(pd.regID))
 	m = append(m, 0x30)
 	m = binary.AppendUvarint(m, uint64(pd.spkID))
+	if pd.kyberCT != nil {
+		m = append(m, 0x38)
+		m = binary.AppendUvarint(m, uint64(pd.kyberID))
+		m = append(m, 0x42)
+		m = binary.AppendUvarint(m, uint64(len(pd.kyberCT)))
+		m = append(m, pd.kyberCT...)
+	}
 	return m
 }
 
@@ -279,7 +305,7 @@ func bytesField(b []byte, tag byte) ([]byte, []byte, bool) {
 // new ratchet key, takes or derives the message seed, checks the MAC and
 // decrypts in place.
 func (p *floorParty) decrypt(m []byte) ([]byte, error) {
-	if len(m) < 1+35+macSize || m[0] != versionByte || m[1] != 0x0a || m[2] != 33 || m[3] != keyTypeDJB {
+	if len(m) < 1+35+macSize || m[0] != p.version || m[1] != 0x0a || m[2] != 33 || m[3] != keyTypeDJB {
 		return nil, errFloorFormat
 	}
 	var their [32]byte

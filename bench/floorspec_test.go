@@ -3,17 +3,20 @@ package bench
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/ratchet"
+	"github.com/blindpost/blindpost/session"
 	"github.com/blindpost/blindpost/wire"
 	"github.com/blindpost/blindpost/x3dh"
 )
 
 // TestFloorIsTheProtocol checks that the floor computes the protocol's
-// values and not something cheaper: its KDFs equal blindpost's spec
-// functions, its XEdDSA verify accepts exactly the right signature, and its
+// values and not something cheaper: its KDFs (X3DH's and PQXDH's included)
+// equal blindpost's spec functions, its XEdDSA verify accepts exactly the right signature, and its
 // messages are libsignal messages that blindpost's parser and ratchet.Open
 // accept.
 func TestFloorIsTheProtocol(t *testing.T) {
@@ -48,7 +51,14 @@ func TestFloorIsTheProtocol(t *testing.T) {
 		t.Error("X3DH KDF differs from x3dh.KDF")
 	}
 
-	_, _, bundle := newFloorParties(t)
+	var okm96 [96]byte
+	floorHKDF(okm96[:], km, nil, infoPQXDH)
+	pq := x3dh.KDFPQXDH(bytes.Clone(km))
+	if !bytes.Equal(okm96[:32], pq.RootKey[:]) || !bytes.Equal(okm96[32:64], pq.ChainKey[:]) || !bytes.Equal(okm96[64:], pq.PQRKey[:]) {
+		t.Error("PQXDH KDF differs from x3dh.KDFPQXDH")
+	}
+
+	_, _, bundle := newFloorParties(t, false)
 	if !floorXEdDSAVerify(bundle.identity[1:], bundle.spk[:], bundle.sig[:]) {
 		t.Error("XEdDSA: valid signature refused")
 	}
@@ -62,7 +72,7 @@ func TestFloorIsTheProtocol(t *testing.T) {
 
 	// A floor message opens with blindpost's parser and ratchet.Open,
 	// given the message keys the sending chain key implies.
-	p := &floorParty{local: serialized(k1[:]), remote: serialized(k2[:]), sendCK: k1, sendN: 7}
+	p := &floorParty{version: versionX3DH, local: serialized(k1[:]), remote: serialized(k2[:]), sendCK: k1, sendN: 7}
 	copy(p.sendPub[:], k2[:])
 	pt := plaintext(100)
 	m, err := wire.ParseSignalMessage(p.encrypt(pt))
@@ -85,5 +95,45 @@ func TestFloorIsTheProtocol(t *testing.T) {
 	}
 	if !pm.HasPreKeyID || pm.PreKeyID != 3 || pm.SignedPreKeyID != 2 || pm.Message.Counter != 8 {
 		t.Errorf("floor prekey message fields: %+v", pm)
+	}
+}
+
+// TestFloorSetupIsTheProtocol: the floor's first message, X3DH and PQXDH,
+// is one blindpost's session layer accepts: a blindpost Bob holding the
+// same keys answers it and decrypts it, in a version-3 or version-4
+// session. (Bob offers SPQR without requiring it: the floor sends none.)
+func TestFloorSetupIsTheProtocol(t *testing.T) {
+	for _, pq := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pq=%t", pq), func(t *testing.T) {
+			keys := newBobKeys(t, pq)
+			_, bundle := newFloorBob(t, keys)
+			alice, _, _ := newFloorParties(t, false)
+			pa, err := alice.initiate(bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt := plaintext(100)
+			m := pa.encrypt(pt)
+
+			store := session.NewMemoryStore(keys.identity, 4321)
+			store.AddSignedPreKey(keys.signed)
+			store.AddPreKey(keys.oneTime)
+			if keys.kyber != nil {
+				store.AddKyberPreKey(*keys.kyber, false)
+			}
+			bob := &session.Cipher{Store: store, Local: session.Address{Name: "bob", DeviceID: 1}, Rand: rand.Reader, Now: time.Now}
+			from := session.Address{Name: "alice", DeviceID: 1}
+			got, err := bob.Decrypt(from, wire.TypePreKey, m)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("blindpost does not decrypt the floor's first message: %v", err)
+			}
+			want := 3
+			if pq {
+				want = 4
+			}
+			if v, ok, _ := bob.SessionVersion(from); !ok || v != want {
+				t.Fatalf("session version %d, want %d", v, want)
+			}
+		})
 	}
 }

@@ -1,15 +1,20 @@
 package bench
 
-// The floor's session setup (X3DH) and its conversation; the primitives
-// and the ratchet are in floor_test.go.
+// The floor's session setup (X3DH, and PQXDH for a bundle with a Kyber
+// prekey) and its conversation; the primitives and the ratchet are in
+// floor_test.go.
 
 import (
 	"crypto/ecdh"
+	"crypto/mlkem"
 	"crypto/rand"
 	"errors"
 	"testing"
 
+	"github.com/cloudflare/circl/kem/kyber/kyber1024"
+
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 )
 
 // floorBob holds Bob's private keys as his store would: parsed once.
@@ -17,6 +22,19 @@ type floorBob struct {
 	ik, spk, opk *ecdh.PrivateKey
 	identity     [33]byte
 	spkID, opkID uint32
+	// kyber is the Kyber prekey's private key, unpacked once (CIRCL
+	// expands the matrix A of its public half when unpacking); nil for
+	// X3DH.
+	kyber   *kyber1024.PrivateKey
+	kyberID uint32
+}
+
+// version is the session version byte of Bob's bundle.
+func (b *floorBob) version() byte {
+	if b.kyber != nil {
+		return versionPQXDH
+	}
+	return versionX3DH
 }
 
 // floorBundle is what Bob publishes.
@@ -28,6 +46,11 @@ type floorBundle struct {
 	sig      [64]byte
 	opkID    uint32
 	opk      [33]byte
+	// The signed Kyber prekey, for PQXDH: 0x08 || the Kyber1024 public
+	// key, as serialized and signed; nil for X3DH.
+	kyberID  uint32
+	kyber    []byte
+	kyberSig [64]byte
 }
 
 // floorAlice is Alice's identity, parsed once.
@@ -51,37 +74,71 @@ func ecdhKey(tb testing.TB, kp identity.KeyPair) *ecdh.PrivateKey {
 	return k
 }
 
-// newFloorParties makes Alice's identity, and Bob's identity and bundle;
-// blindpost's identity package makes the XEdDSA signature (untimed).
-func newFloorParties(tb testing.TB) (*floorAlice, *floorBob, *floorBundle) {
+// newFloorParties makes Alice's identity, and Bob's identity and bundle,
+// with pq also a Kyber prekey; blindpost's identity and kem packages make
+// the keys and XEdDSA signatures (untimed).
+func newFloorParties(tb testing.TB, pq bool) (*floorAlice, *floorBob, *floorBundle) {
 	tb.Helper()
 	aik, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	a := &floorAlice{ik: aik, identity: serialized(aik.PublicKey().Bytes()), regID: 1234}
-	bik, err := identity.GenerateIdentityKeyPair(rand.Reader)
+	b, bundle := newFloorBob(tb, newBobKeys(tb, pq))
+	return a, b, bundle
+}
+
+// bobKeys are Bob's keys as blindpost makes them: one of each prekey, id 1.
+type bobKeys struct {
+	identity identity.IdentityKeyPair
+	signed   identity.SignedPreKey
+	oneTime  identity.PreKey
+	kyber    *kem.PreKey // nil for X3DH
+}
+
+func newBobKeys(tb testing.TB, pq bool) bobKeys {
+	tb.Helper()
+	var k bobKeys
+	var err error
+	if k.identity, err = identity.GenerateIdentityKeyPair(rand.Reader); err != nil {
+		tb.Fatal(err)
+	}
+	if k.signed, err = identity.GenerateSignedPreKey(rand.Reader, k.identity, 1, 0); err != nil {
+		tb.Fatal(err)
+	}
+	pks, err := identity.GeneratePreKeys(rand.Reader, 1, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	spk, err := identity.GenerateSignedPreKey(rand.Reader, bik, 1, 0)
-	if err != nil {
-		tb.Fatal(err)
+	k.oneTime = pks[0]
+	if pq {
+		kpk, err := kem.GeneratePreKey(rand.Reader, k.identity, 1, 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		k.kyber = &kpk
 	}
-	opk, err := identity.GenerateKeyPair(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	return k
+}
+
+// newFloorBob is Bob with keys k, parsed once, and his bundle.
+func newFloorBob(tb testing.TB, k bobKeys) (*floorBob, *floorBundle) {
+	tb.Helper()
 	b := &floorBob{
-		ik: ecdhKey(tb, bik.KeyPair), spk: ecdhKey(tb, spk.KeyPair), opk: ecdhKey(tb, opk),
-		identity: serialized(bik.Public[:]), spkID: 1, opkID: 1,
+		ik: ecdhKey(tb, k.identity.KeyPair), spk: ecdhKey(tb, k.signed.KeyPair), opk: ecdhKey(tb, k.oneTime.KeyPair),
+		identity: serialized(k.identity.Public[:]), spkID: k.signed.ID, opkID: k.oneTime.ID,
 	}
 	bundle := &floorBundle{
 		regID: 4321, identity: b.identity,
-		spkID: 1, spk: serialized(spk.KeyPair.Public[:]), sig: spk.Signature,
-		opkID: 1, opk: serialized(opk.Public[:]),
+		spkID: b.spkID, spk: serialized(k.signed.KeyPair.Public[:]), sig: k.signed.Signature,
+		opkID: b.opkID, opk: serialized(k.oneTime.KeyPair.Public[:]),
 	}
-	return a, b, bundle
+	if kpk := k.kyber; kpk != nil {
+		b.kyber, b.kyberID = new(kyber1024.PrivateKey), kpk.ID
+		b.kyber.Unpack(kpk.KeyPair.Private[:])
+		bundle.kyberID, bundle.kyber, bundle.kyberSig = kpk.ID, kpk.KeyPair.Public.Bytes(), kpk.Signature
+	}
+	return b, bundle
 }
 
 // dhPair is one X3DH agreement: our private key, their public key.
@@ -90,9 +147,12 @@ type dhPair struct {
 	pub  *ecdh.PublicKey
 }
 
-// x3dhAgree is F || DH1 || ... || DH4 through KDF: root key, chain key.
-func x3dhAgree(pairs [4]dhPair) (root, chain [32]byte, err error) {
-	var km [32 * 5]byte
+// x3dhAgree is F || DH1 || ... || DH4 through X3DH's KDF (64 bytes), or,
+// with the Kyber shared secret ss, F || DH1 || ... || DH4 || SS through
+// PQXDH's (96 bytes, the last 32 being SPQR's initial key): root key,
+// chain key.
+func x3dhAgree(pairs [4]dhPair, ss []byte) (root, chain [32]byte, err error) {
+	var km [32 * 6]byte
 	copy(km[:], x3dhF[:])
 	for i, p := range pairs {
 		dh, err := p.priv.ECDH(p.pub)
@@ -101,16 +161,25 @@ func x3dhAgree(pairs [4]dhPair) (root, chain [32]byte, err error) {
 		}
 		copy(km[32*(i+1):], dh)
 	}
-	var okm [64]byte
-	floorHKDF(okm[:], km[:], nil, infoX3DH)
+	var okm [96]byte
+	if ss == nil {
+		floorHKDF(okm[:64], km[:32*5], nil, infoX3DH)
+	} else {
+		copy(km[32*5:], ss)
+		floorHKDF(okm[:], km[:], nil, infoPQXDH)
+	}
 	copy(root[:], okm[:32])
-	copy(chain[:], okm[32:])
+	copy(chain[:], okm[32:64])
 	return root, chain, nil
 }
 
-// initiate is Alice's side of X3DH and her first ratchet step.
+// initiate is Alice's side of X3DH (or PQXDH) and her first ratchet step.
+// For PQXDH she also makes the ML-KEM-768 key pair of SPQR's first epoch.
 func (a *floorAlice) initiate(b *floorBundle) (*floorParty, error) {
 	if !floorXEdDSAVerify(b.identity[1:], b.spk[:], b.sig[:]) {
+		return nil, errFloorSignature
+	}
+	if b.kyber != nil && !floorXEdDSAVerify(b.identity[1:], b.kyber, b.kyberSig[:]) {
 		return nil, errFloorSignature
 	}
 	x := ecdh.X25519()
@@ -128,7 +197,19 @@ func (a *floorAlice) initiate(b *floorBundle) (*floorParty, error) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, err
 	}
-	root, chain, err := x3dhAgree([4]dhPair{{a.ik, spk}, {base, ik}, {base, spk}, {base, opk}})
+	var ct, ss []byte
+	if b.kyber != nil {
+		var pk kyber1024.PublicKey
+		pk.Unpack(b.kyber[1:])
+		var seed [kyber1024.EncapsulationSeedSize]byte
+		if _, err := rand.Read(seed[:]); err != nil {
+			return nil, err
+		}
+		ct, ss = make([]byte, 1+kyber1024.CiphertextSize), make([]byte, kyber1024.SharedKeySize)
+		ct[0] = keyTypeKyber1024
+		pk.EncapsulateTo(ct[1:], ss, seed[:])
+	}
+	root, chain, err := x3dhAgree([4]dhPair{{a.ik, spk}, {base, ik}, {base, spk}, {base, opk}}, ss)
 	if err != nil {
 		return nil, err
 	}
@@ -136,19 +217,26 @@ func (a *floorAlice) initiate(b *floorBundle) (*floorParty, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &floorParty{local: a.identity, remote: b.identity, sendKey: ratchetKey, hasRecv: true, recvCK: chain}
+	p := &floorParty{version: versionX3DH, local: a.identity, remote: b.identity, sendKey: ratchetKey, hasRecv: true, recvCK: chain}
 	p.root, p.sendCK = floorKDFRK(&root, dh)
 	copy(p.recvPub[:], b.spk[1:])
 	copy(p.sendPub[:], ratchetKey.PublicKey().Bytes())
 	p.pending = &floorPending{opkID: b.opkID, spkID: b.spkID, regID: a.regID}
 	copy(p.pending.base[:], base.PublicKey().Bytes())
+	if b.kyber != nil {
+		p.version = versionPQXDH
+		p.pending.kyberID, p.pending.kyberCT = b.kyberID, ct
+		if p.spqrKey, err = mlkem.GenerateKey768(); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
-// respond is Bob's side of X3DH for a prekey message: it returns his new
-// party and the embedded message.
+// respond is Bob's side of X3DH (or PQXDH) for a prekey message: it
+// returns his new party and the embedded message.
 func (b *floorBob) respond(m []byte) (*floorParty, []byte, error) {
-	if len(m) == 0 || m[0] != versionByte {
+	if len(m) == 0 || m[0] != b.version() {
 		return nil, nil, errFloorFormat
 	}
 	opkID, rest, ok1 := varintField(m[1:], 0x08)
@@ -156,10 +244,20 @@ func (b *floorBob) respond(m []byte) (*floorParty, []byte, error) {
 	ikey, rest, ok3 := bytesField(rest, 0x1a)
 	inner, rest, ok4 := bytesField(rest, 0x22)
 	_, rest, ok5 := varintField(rest, 0x28)
-	spkID, _, ok6 := varintField(rest, 0x30)
+	spkID, rest, ok6 := varintField(rest, 0x30)
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || len(baseKey) != 33 || len(ikey) != 33 ||
 		opkID != uint64(b.opkID) || spkID != uint64(b.spkID) {
 		return nil, nil, errFloorFormat
+	}
+	var ss []byte
+	if b.kyber != nil {
+		kyberID, rest, ok7 := varintField(rest, 0x38)
+		ct, _, ok8 := bytesField(rest, 0x42)
+		if !ok7 || !ok8 || kyberID != uint64(b.kyberID) || len(ct) != 1+kyber1024.CiphertextSize || ct[0] != keyTypeKyber1024 {
+			return nil, nil, errFloorFormat
+		}
+		ss = make([]byte, kyber1024.SharedKeySize)
+		b.kyber.DecapsulateTo(ss, ct[1:])
 	}
 	x := ecdh.X25519()
 	base, err1 := x.NewPublicKey(baseKey[1:])
@@ -167,11 +265,11 @@ func (b *floorBob) respond(m []byte) (*floorParty, []byte, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, nil, err
 	}
-	root, chain, err := x3dhAgree([4]dhPair{{b.spk, ik}, {b.ik, base}, {b.spk, base}, {b.opk, base}})
+	root, chain, err := x3dhAgree([4]dhPair{{b.spk, ik}, {b.ik, base}, {b.spk, base}, {b.opk, base}}, ss)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &floorParty{local: b.identity, remote: [33]byte(ikey), root: root, sendKey: b.spk, sendCK: chain}
+	p := &floorParty{version: b.version(), local: b.identity, remote: [33]byte(ikey), root: root, sendKey: b.spk, sendCK: chain}
 	copy(p.sendPub[:], b.spk.PublicKey().Bytes())
 	return p, inner, nil
 }
@@ -245,8 +343,8 @@ func (c *floorConversation) ratchetKey(m message) ([]byte, error) {
 	return b[4:36], nil
 }
 
-func newFloorSetup(tb testing.TB) setupFunc {
-	a, b, bundle := newFloorParties(tb)
+func newFloorSetup(tb testing.TB, pq bool) setupFunc {
+	a, b, bundle := newFloorParties(tb, pq)
 	return func(pt []byte) ([]byte, error) {
 		pa, err := a.initiate(bundle)
 		if err != nil {
@@ -260,8 +358,11 @@ func newFloorSetup(tb testing.TB) setupFunc {
 	}
 }
 
-func newFloorConversation(tb testing.TB) conversation {
-	a, b, bundle := newFloorParties(tb)
+// newFloorConversation: the floor has no SPQR, so no version-4
+// conversation.
+func newFloorConversation(tb testing.TB, pq bool) conversation {
+	noPQ(tb, pq)
+	a, b, bundle := newFloorParties(tb, false)
 	pa, err := a.initiate(bundle)
 	if err != nil {
 		tb.Fatal(err)

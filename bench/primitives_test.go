@@ -5,13 +5,16 @@ import (
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
+	"crypto/mlkem"
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
 
 	"filippo.io/edwards25519"
+	"github.com/cloudflare/circl/kem/kyber/kyber1024"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/kem"
 )
 
 // BenchmarkPrimitives measures, one by one, the primitives the floor is
@@ -70,7 +73,7 @@ func BenchmarkPrimitives(b *testing.B) {
 			_ = new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery()
 		}
 	})
-	_, _, bundle := newFloorParties(b)
+	_, _, bundle := newFloorParties(b, false)
 	b.Run("XEdDSA_verify", func(b *testing.B) {
 		for b.Loop() {
 			if !floorXEdDSAVerify(bundle.identity[1:], bundle.spk[:], bundle.sig[:]) {
@@ -84,6 +87,59 @@ func BenchmarkPrimitives(b *testing.B) {
 		for b.Loop() {
 			if !pub.IsTorsionFree() {
 				b.Fatal("torsion")
+			}
+		}
+	})
+	ik, err := identity.GenerateIdentityKeyPair(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kpk, err := kem.GeneratePreKey(rand.Reader, ik, 1, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Kyber1024_encapsulate", func(b *testing.B) {
+		// As the floor's Alice: unpack the bundle's key (which expands the
+		// matrix A), then encapsulate.
+		var seed [kyber1024.EncapsulationSeedSize]byte
+		var ct [kyber1024.CiphertextSize]byte
+		var ss [kyber1024.SharedKeySize]byte
+		for b.Loop() {
+			var pk kyber1024.PublicKey
+			pk.Unpack(kpk.KeyPair.Public[:])
+			pk.EncapsulateTo(ct[:], ss[:], seed[:])
+		}
+	})
+	b.Run("Kyber1024_decapsulate", func(b *testing.B) {
+		// As the floor's Bob: the private key unpacked once.
+		var sk kyber1024.PrivateKey
+		sk.Unpack(kpk.KeyPair.Private[:])
+		ct, _, err := kpk.KeyPair.Public.Encapsulate(rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ss [kyber1024.SharedKeySize]byte
+		for b.Loop() {
+			sk.DecapsulateTo(ss[:], ct[:])
+		}
+	})
+	b.Run("Kyber1024_decapsulate_from_bytes", func(b *testing.B) {
+		// What kem.PrivateKey.Decapsulate does: unpack the stored key
+		// (expanding A again) for each decapsulation.
+		ct, _, err := kpk.KeyPair.Public.Encapsulate(rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			kpk.KeyPair.Decapsulate(ct)
+		}
+	})
+	b.Run("ML-KEM-768_keygen", func(b *testing.B) {
+		// SPQR's key pair of an epoch (crypto/mlkem; SPQR's own incremental
+		// ML-KEM-768 is internal to package spqr).
+		for b.Loop() {
+			if _, err := mlkem.GenerateKey768(); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

@@ -9,9 +9,14 @@
 //	BenchmarkRows/gomau/<row>       go.mau.fi/libsignal with its in-memory stores
 //	BenchmarkRows/floor/<row>       the unavoidable primitives, called directly
 //
+// The post-quantum rows (PQXDH, SPQR) run only on the families that have
+// them (Row.Runs): go.mau.fi/libsignal has neither.
+//
 // cmd/compare runs them and prints the comparison table kept in
 // docs/performance.md.
 package bench
+
+import "slices"
 
 // Families are the three implementations each row runs on, in the order
 // the benchmark runs them.
@@ -31,7 +36,19 @@ type Row struct {
 	// FloorTarget is set on the encrypt+decrypt rows, which the target
 	// "within 1.3x of the primitive floor" applies to.
 	FloorTarget bool
+	// PQ rows start sessions with PQXDH from a bundle with a Kyber prekey
+	// and run version-4 sessions with SPQR required on both sides
+	// (session.Cipher.SPQRMinimum = spqr.V1).
+	PQ bool
+	// Without names the families that have no equivalent of the row: they
+	// do not run it, and the table shows "n/a" for them rather than a
+	// ratio to something else. go.mau.fi/libsignal v0.2.1 has neither
+	// PQXDH nor SPQR; the floor has no SPQR.
+	Without []string
 }
+
+// Runs reports whether family runs the row.
+func (r Row) Runs(family string) bool { return !slices.Contains(r.Without, family) }
 
 // BurstSize is the number of messages of one out-of-order burst.
 const BurstSize = 16
@@ -79,5 +96,31 @@ var Rows = []Row{
 			"reverse order (the first decrypt skips 15 keys). ns/op is per message.",
 		Floor: "the same primitives as oneway_100B per message: the 16 chain steps are done " +
 			"anyway, only earlier; storing the skipped message seeds is bookkeeping, not a primitive.",
+	},
+	{
+		Name: "setup_pqxdh", Size: 100, PQ: true, Without: []string{"gomau"},
+		What: "As setup, with PQXDH: Bob's bundle also carries a signed one-time Kyber1024 prekey, " +
+			"which Alice verifies and encapsulates to and Bob decapsulates; the session is version 4 " +
+			"with SPQR required on both sides, so Alice's first message also starts SPQR's first " +
+			"epoch (an ML-KEM-768 key pair, the first erasure-coded chunk of its header) and its " +
+			"message keys are salted with SPQR's first key.",
+		Floor: "setup's primitives, plus 1 XEdDSA verify (the Kyber prekey's signature), 1 Kyber1024 " +
+			"encapsulation to the bundle's key (unpacking it included) and 1 decapsulation, the PQXDH " +
+			"KDF to 96 bytes instead of X3DH's 64 on each side, and 1 ML-KEM-768 key generation " +
+			"(SPQR's first epoch). Not in the floor: SPQR's KDF chain, header MAC and erasure coding.",
+	},
+	{
+		Name: "oneway_100B_spqr", Size: 100, PQ: true, Without: []string{"gomau", "floor"},
+		What: "As oneway_100B in a version-4 session with SPQR. One-way traffic cannot finish an " +
+			"SPQR epoch (each needs chunks from both sides), so this is SPQR's per-message cost: one " +
+			"erasure-coded chunk in each message, one SPQR chain step per side, salted message keys.",
+		Floor: "none: the floor has no SPQR.",
+	},
+	{
+		Name: "alternating_100B_spqr", Size: 100, PQ: true, Without: []string{"gomau", "floor"},
+		What: "As alternating_100B in a version-4 session with SPQR: the messages carry SPQR's " +
+			"chunks both ways and complete an epoch about every 100 messages, so the ML-KEM-768 key " +
+			"generation, encapsulation and decapsulation of each epoch are spread over its messages.",
+		Floor: "none: the floor has no SPQR.",
 	},
 }

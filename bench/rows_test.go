@@ -60,11 +60,13 @@ type setupFunc func(pt []byte) ([]byte, error)
 type family struct {
 	name string
 	// newConversation returns a conversation past a first exchange in
-	// both directions (Alice -> Bob, Bob -> Alice).
-	newConversation func(tb testing.TB) conversation
-	// newSetup makes fresh identities and a bundle with a one-time prekey
-	// (untimed) and returns the session setup to time.
-	newSetup func(tb testing.TB) setupFunc
+	// both directions (Alice -> Bob, Bob -> Alice); with pq, a version-4
+	// session with SPQR (families that run a PQ row).
+	newConversation func(tb testing.TB, pq bool) conversation
+	// newSetup makes fresh identities and a bundle with a one-time prekey,
+	// with pq also a one-time Kyber prekey (untimed), and returns the
+	// session setup to time.
+	newSetup func(tb testing.TB, pq bool) setupFunc
 }
 
 var families = []family{
@@ -73,16 +75,19 @@ var families = []family{
 	{"floor", newFloorConversation, newFloorSetup},
 }
 
-// BenchmarkRows runs every row on every family:
+// BenchmarkRows runs every row on every family that has it:
 // BenchmarkRows/<family>/<row>. One op is one message (setup: one session).
 func BenchmarkRows(b *testing.B) {
 	for _, f := range families {
 		b.Run(f.name, func(b *testing.B) {
 			for _, r := range Rows {
+				if !r.Runs(f.name) {
+					continue
+				}
 				b.Run(r.Name, func(b *testing.B) {
 					b.ReportAllocs()
 					c := &cpuTimer{B: b}
-					rowFunc(r)(c, f, plaintext(r.Size), c.loop)
+					rowFunc(r)(c, f, r, c.loop)
 					c.report()
 				})
 			}
@@ -157,7 +162,7 @@ func (c *cpuTimer) report() {
 
 // rowRunner runs a row's ops while loop returns true. It checks every
 // decrypted plaintext, so a broken implementation cannot look fast.
-type rowRunner func(tb testing.TB, f family, pt []byte, loop loopFunc)
+type rowRunner func(tb testing.TB, f family, r Row, loop loopFunc)
 
 // timer is the part of *testing.B that setup needs; tests pass a no-op.
 type timer interface {
@@ -167,11 +172,11 @@ type timer interface {
 
 func rowFunc(r Row) rowRunner {
 	switch r.Name {
-	case "setup":
+	case "setup", "setup_pqxdh":
 		return runSetup
-	case "oneway_100B", "oneway_4KiB":
+	case "oneway_100B", "oneway_4KiB", "oneway_100B_spqr":
 		return runOneway
-	case "alternating_100B", "alternating_4KiB":
+	case "alternating_100B", "alternating_4KiB", "alternating_100B_spqr":
 		return runAlternating
 	case "out_of_order":
 		return runOutOfOrder
@@ -179,13 +184,14 @@ func rowFunc(r Row) rowRunner {
 	panic("bench: internal error: no runner for row " + r.Name)
 }
 
-func runSetup(tb testing.TB, f family, pt []byte, loop loopFunc) {
+func runSetup(tb testing.TB, f family, r Row, loop loopFunc) {
+	pt := plaintext(r.Size)
 	t, timed := tb.(timer)
 	for loop() {
 		if timed {
 			t.StopTimer()
 		}
-		setup := f.newSetup(tb)
+		setup := f.newSetup(tb, r.PQ)
 		if timed {
 			t.StartTimer()
 		}
@@ -194,15 +200,17 @@ func runSetup(tb testing.TB, f family, pt []byte, loop loopFunc) {
 	}
 }
 
-func runOneway(tb testing.TB, f family, pt []byte, loop loopFunc) {
-	c := f.newConversation(tb)
+func runOneway(tb testing.TB, f family, r Row, loop loopFunc) {
+	pt := plaintext(r.Size)
+	c := f.newConversation(tb, r.PQ)
 	for loop() {
 		send(tb, f, c, alice, pt)
 	}
 }
 
-func runAlternating(tb testing.TB, f family, pt []byte, loop loopFunc) {
-	c := f.newConversation(tb)
+func runAlternating(tb testing.TB, f family, r Row, loop loopFunc) {
+	pt := plaintext(r.Size)
+	c := f.newConversation(tb, r.PQ)
 	// Bob spoke last: Alice's next message carries the ratchet key she
 	// made on receiving it, so every decrypt below is a DH ratchet step.
 	from := alice
@@ -212,8 +220,9 @@ func runAlternating(tb testing.TB, f family, pt []byte, loop loopFunc) {
 	}
 }
 
-func runOutOfOrder(tb testing.TB, f family, pt []byte, loop loopFunc) {
-	c := f.newConversation(tb)
+func runOutOfOrder(tb testing.TB, f family, r Row, loop loopFunc) {
+	pt := plaintext(r.Size)
+	c := f.newConversation(tb, r.PQ)
 	burst := make([]message, 0, BurstSize)
 	for loop() {
 		m, err := c.encrypt(alice, pt)
@@ -268,18 +277,22 @@ func countLoop(n int) loopFunc {
 	}
 }
 
-// TestRows runs each row a few times on each family: every message
-// decrypts to what was sent.
+// TestRows runs each row a few times on each family that has it: every
+// message decrypts to what was sent. The SPQR rows run long enough to
+// cross an SPQR epoch.
 func TestRows(t *testing.T) {
-	ops := map[string]int{"setup": 2, "out_of_order": 2 * BurstSize}
+	ops := map[string]int{"setup": 2, "setup_pqxdh": 2, "out_of_order": 2 * BurstSize, "alternating_100B_spqr": 200}
 	for _, f := range families {
 		for _, r := range Rows {
+			if !r.Runs(f.name) {
+				continue
+			}
 			t.Run(f.name+"/"+r.Name, func(t *testing.T) {
 				n := ops[r.Name]
 				if n == 0 {
 					n = 5
 				}
-				rowFunc(r)(t, f, plaintext(r.Size), countLoop(n))
+				rowFunc(r)(t, f, r, countLoop(n))
 			})
 		}
 	}
@@ -293,7 +306,7 @@ func TestRatchetSteps(t *testing.T) {
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
 			pt := plaintext(100)
-			c := f.newConversation(t)
+			c := f.newConversation(t, false)
 			keys := map[string]bool{}
 			for i := range 6 {
 				from := i % 2

@@ -4,11 +4,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindpost/blindpost/proto/spqrpb"
 	"github.com/blindpost/blindpost/ratchet"
 	"github.com/blindpost/blindpost/wire"
 )
@@ -20,7 +25,8 @@ import (
 //
 // The seed corpus in testdata/fuzz/FuzzUnmarshalRecord/ holds records of
 // real conversations (written by TestWriteFuzzCorpus); the corruptions of
-// TestUnmarshalRecordRefusesCorruption are added below. To fuzz:
+// TestUnmarshalRecordRefusesCorruption, and version-4 records with SPQR
+// mid-epoch (addSPQRSeeds), are added below. To fuzz:
 //
 //	go test -run='^$' -fuzz=FuzzUnmarshalRecord -fuzztime=60s ./session/
 func FuzzUnmarshalRecord(f *testing.F) {
@@ -32,6 +38,7 @@ func FuzzUnmarshalRecord(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add(mustMarshal(f, Record{}))
+	addSPQRSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := UnmarshalRecord(data)
 		if err != nil {
@@ -63,6 +70,31 @@ func FuzzUnmarshalRecord(f *testing.F) {
 			t.Fatal("marshalling is not stable")
 		}
 	})
+}
+
+// addSPQRSeeds adds version-4 records holding SPQR state in each braid
+// phase, on both sides, and some of them with corrupted SPQR state. They
+// are made from seeded conversations on every run (about 0.1 s) rather
+// than committed: each is 1-5 KB, mostly ML-KEM keys and erasure-coder
+// state.
+func addSPQRSeeds(f *testing.F) {
+	samples := spqrPhaseRecords(f)
+	keys := slices.Sorted(maps.Keys(samples))
+	for _, k := range keys {
+		f.Add(mustMarshal(f, samples[k].rec))
+	}
+	pb, st := spqrOf(f, samples[keys[0]].rec)
+	for _, c := range spqrCorruptions() {
+		bad := proto.Clone(st).(*spqrpb.State)
+		if !c.apply(bad) {
+			continue
+		}
+		b, err := proto.Marshal(bad)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(withSPQR(f, pb, b))
+	}
 }
 
 // checkLimits checks the invariants UnmarshalRecord promises and the

@@ -105,7 +105,7 @@ func runNetwork(t *testing.T, seed uint64, sends int) {
 // chainHeld reports whether the receiver still holds the receiving chain of
 // m's ratchet key in its current state. A replay on a chain evicted by the
 // MaxReceiverChains limit can no longer be told from a forgery.
-func chainHeld(t *testing.T, m *inFlight) bool {
+func chainHeld(t testing.TB, m *inFlight) bool {
 	t.Helper()
 	sm, err := wire.ParseSignalMessage(m.ct)
 	if m.typ == wire.TypePreKey {

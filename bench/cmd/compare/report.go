@@ -25,12 +25,12 @@ func writeReport(w io.Writer, r *results, env environment, cmd string) {
 			floorTarget = math.NaN()
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Name,
-			grouped(r.median(bp, nsOf)), grouped(r.median(gm, nsOf)), grouped(r.median(fl, nsOf)),
-			grouped(r.median(bp, allocsOf)),
+			medianCell(r, bp, nsOf), medianCell(r, gm, nsOf), medianCell(r, fl, nsOf),
+			medianCell(r, bp, allocsOf),
 			ratioCell(r, bp, gm, nsOf, targetVsGomau), ratioCell(r, bp, fl, nsOf, floorTarget))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Ratios are medians of the per-round ratios, with their interquartile range in parentheses; ✓ target met, ✗ missed. The floor target applies to the encrypt+decrypt rows only.")
+	fmt.Fprintln(w, "Ratios are medians of the per-round ratios, with their interquartile range in parentheses; ✓ target met, ✗ missed. The floor target applies to the encrypt+decrypt rows only. n/a: the family has no equivalent of the row (go.mau.fi/libsignal has no PQXDH or SPQR; the floor has no SPQR).")
 	fmt.Fprintln(w)
 	if r.hasCPU() {
 		writeCPUTable(w, r)
@@ -42,7 +42,7 @@ func writeReport(w io.Writer, r *results, env environment, cmd string) {
 		fmt.Fprintf(w, "| %s", row.Name)
 		for _, fam := range bench.Families {
 			c := cell{fam, row.Name}
-			fmt.Fprintf(w, " | %s | %s", grouped(r.median(c, bytesOf)), grouped(r.median(c, allocsOf)))
+			fmt.Fprintf(w, " | %s | %s", medianCell(r, c, bytesOf), medianCell(r, c, allocsOf))
 		}
 		fmt.Fprintln(w, " |")
 	}
@@ -64,15 +64,30 @@ func writeCPUTable(w io.Writer, r *results) {
 			floorTarget = math.NaN()
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", row.Name,
-			grouped(r.median(bp, cpuOf)), grouped(r.median(gm, cpuOf)), grouped(r.median(fl, cpuOf)),
+			medianCell(r, bp, cpuOf), medianCell(r, gm, cpuOf), medianCell(r, fl, cpuOf),
 			ratioCell(r, bp, gm, cpuOf, targetVsGomau), ratioCell(r, bp, fl, cpuOf, floorTarget))
 	}
 	fmt.Fprintln(w)
 }
 
+// notApplicable stands in a cell whose family does not run the row.
+const notApplicable = "n/a"
+
+// medianCell formats the median of a quantity of c, or n/a.
+func medianCell(r *results, c cell, q func(measure) float64) string {
+	if !r.has(c) {
+		return notApplicable
+	}
+	return grouped(r.median(c, q))
+}
+
 // ratioCell formats the ratio num/den of a quantity with its interquartile
-// range and whether it meets target (none when target is NaN).
+// range and whether it meets target (none when target is NaN); n/a when
+// either side was not measured: a ratio to another row would be invented.
 func ratioCell(r *results, num, den cell, q func(measure) float64, target float64) string {
+	if !r.has(num) || !r.has(den) {
+		return notApplicable
+	}
 	med, lo, hi := r.ratio(num, den, q)
 	s := fmt.Sprintf("%.2f (%.2f–%.2f)", med, lo, hi)
 	switch {

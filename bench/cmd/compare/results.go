@@ -100,19 +100,30 @@ func parseLine(line string) (cell, measure, error) {
 	return cell{family, row}, m, nil
 }
 
-// complete checks that every round has every family and row.
+// complete checks that every round has every row of every family that
+// runs it.
 func (r *results) complete() error {
 	var errs []error
 	for i, round := range r.rounds {
 		for _, fam := range bench.Families {
 			for _, row := range r.rows {
-				if _, ok := round[cell{fam, row.Name}]; !ok {
+				if _, ok := round[cell{fam, row.Name}]; !ok && row.Runs(fam) {
 					errs = append(errs, fmt.Errorf("round %d: no result for %s/%s", i+1, fam, row.Name))
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// has reports whether c was measured: its family runs its row.
+func (r *results) has(c cell) bool {
+	for _, row := range r.rows {
+		if row.Name == c.row {
+			return row.Runs(c.family)
+		}
+	}
+	return false
 }
 
 // values returns one quantity of a cell over the rounds.
@@ -157,6 +168,9 @@ func (r *results) spread() (float64, cell) {
 	for _, fam := range bench.Families {
 		for _, row := range r.rows {
 			c := cell{fam, row.Name}
+			if !row.Runs(fam) {
+				continue
+			}
 			vs := r.values(c, nsOf)
 			if s := (slices.Max(vs) - slices.Min(vs)) / median(vs); s > worst {
 				worst, at = s, c
