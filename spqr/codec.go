@@ -14,7 +14,7 @@ import (
 // Marshal encodes the state for a session record (proto/spqr.proto). The
 // zero State encodes as no bytes.
 func (s State) Marshal() ([]byte, error) {
-	if !s.on {
+	if s.live == nil {
 		return nil, nil
 	}
 	pb := &spqrpb.State{}
@@ -79,7 +79,7 @@ func Unmarshal(data []byte) (State, error) {
 }
 
 func fromProto(pb *spqrpb.State) (State, error) {
-	s := State{on: true}
+	s := State{&live{}}
 	if n := pb.Negotiation; n != nil {
 		if len(n.AuthKey) != 32 || n.Direction > spqrpb.Direction_B_TO_A || n.MinVersion > uint32(V1) {
 			return s, fmt.Errorf("bad negotiation")

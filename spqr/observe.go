@@ -99,7 +99,7 @@ func (m *message) info() Info {
 // Ct1Acknowledged, Ct2Sampled (the send_ct role: this side encapsulates).
 // It is "off" when SPQR is off.
 func (s State) Phase() string {
-	if !s.on {
+	if s.live == nil {
 		return "off"
 	}
 	return s.braid.phase.String()

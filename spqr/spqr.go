@@ -58,7 +58,13 @@ type Params struct {
 // State is a value: Send and Recv return the next state and never change
 // the one they were called on.
 type State struct {
-	on          bool
+	// *live is nil when SPQR is off. It is never changed once built:
+	// Send and Recv work on a copy, so copies of a State may share it,
+	// and a State costs a pointer in every session state, SPQR or not.
+	*live
+}
+
+type live struct {
 	negotiation *negotiation // until the first message from the peer
 	chain       *chain       // nil while negotiating with MinVersion V0
 	braid       braid
@@ -81,40 +87,40 @@ func New(p Params) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return State{
-		on: true,
+	return State{&live{
 		negotiation: &negotiation{
 			authKey: p.AuthKey, dir: p.Direction, minVersion: p.MinVersion,
 			maxJump: p.MaxJump, maxOOOKeys: p.MaxOOOKeys,
 		},
 		braid: b,
-	}, nil
+	}}, nil
 }
 
 // Enabled reports whether SPQR is on (not version 0).
-func (s State) Enabled() bool { return s.on }
+func (s State) Enabled() bool { return s.live != nil }
 
 // Negotiating reports whether the peer has not yet sent a message that
 // settled the version.
-func (s State) Negotiating() bool { return s.on && s.negotiation != nil }
+func (s State) Negotiating() bool { return s.live != nil && s.negotiation != nil }
 
 // Epoch is the braid's current epoch (0 when SPQR is off).
 func (s State) Epoch() uint64 {
-	if !s.on {
+	if s.live == nil {
 		return 0
 	}
 	return s.braid.epoch
 }
 
 func (s State) clone() State {
-	if s.negotiation != nil {
-		n := *s.negotiation
-		s.negotiation = &n
+	l := *s.live
+	if l.negotiation != nil {
+		n := *l.negotiation
+		l.negotiation = &n
 	}
-	if s.chain != nil {
-		s.chain = s.chain.clone()
+	if l.chain != nil {
+		l.chain = l.chain.clone()
 	}
-	return s
+	return State{&l}
 }
 
 func (n *negotiation) newChain() *chain {
@@ -130,7 +136,7 @@ func (s State) Send(rand io.Reader) (State, []byte, *[32]byte, error) {
 
 // send is Send, recording into tr when it is not nil (SendTraced).
 func (s State) send(rand io.Reader, tr *Trace) (State, []byte, *[32]byte, error) {
-	if !s.on {
+	if s.live == nil {
 		return s, nil, nil, nil
 	}
 	n := s.clone()
@@ -169,7 +175,7 @@ func (s State) Recv(data []byte) (State, *[32]byte, error) {
 
 // recv is Recv, recording into tr when it is not nil (RecvTraced).
 func (s State) recv(data []byte, tr *Trace) (State, *[32]byte, error) {
-	if !s.on {
+	if s.live == nil {
 		return s, nil, nil
 	}
 	switch {
