@@ -71,22 +71,49 @@ var kdfCKInputs = [2]byte{messageKeySeed, chainKeySeed}
 //
 // pq is nil for version 3 sessions; with the post-quantum ratchet it is the
 // per-message key that ratchet contributes.
+//
+// This runs for every message sent and received, so HKDF (RFC 5869) is
+// spelled out over crypto/hmac with one keyed HMAC for the three expand
+// blocks and no intermediate slices; TestDeriveMessageKeysIsHKDF checks it
+// against crypto/hkdf.
 func DeriveMessageKeys(seed MessageSeed, pq *[KeySize]byte) MessageKeys {
-	var salt []byte
+	var salt [sha256.Size]byte // RFC 5869 §2.2: no salt is HashLen zeros
 	if pq != nil {
-		salt = pq[:]
+		salt = *pq
 	}
-	okm, err := hkdf.Key(sha256.New, seed[:], salt, infoMessageKeys, messageKeyMaterial)
-	if err != nil {
-		panic("ratchet: internal error: " + err.Error())
+	var prk [sha256.Size]byte
+	ext := hmac.New(sha256.New, salt[:])
+	ext.Write(seed[:])
+	ext.Sum(prk[:0])
+
+	var okm [3 * sha256.Size]byte // T(1) || T(2) || T(3), 96 >= 80 bytes
+	exp := hmac.New(sha256.New, prk[:])
+	clear(prk[:])
+	prev := okm[:0]
+	for i := range 3 {
+		if i > 0 {
+			exp.Reset()
+		}
+		exp.Write(prev)
+		exp.Write(infoMessageKeysBytes)
+		exp.Write(expandCounters[i : i+1])
+		block := okm[i*sha256.Size : i*sha256.Size]
+		prev = exp.Sum(block)
 	}
 	var mk MessageKeys
 	copy(mk.CipherKey[:], okm[:KeySize])
 	copy(mk.MACKey[:], okm[KeySize:2*KeySize])
-	copy(mk.IV[:], okm[2*KeySize:])
-	clear(okm)
+	copy(mk.IV[:], okm[2*KeySize:messageKeyMaterial])
+	clear(okm[:])
 	return mk
 }
+
+// infoMessageKeysBytes is infoMessageKeys as bytes, and expandCounters
+// the HKDF block counters, made once.
+var (
+	infoMessageKeysBytes = []byte(infoMessageKeys)
+	expandCounters       = []byte{1, 2, 3}
+)
 
 // String redacts the key.
 func (RootKey) String() string { return "ratchet.RootKey(REDACTED)" }
