@@ -196,8 +196,8 @@ func (s State) Decrypt(m *wire.SignalMessage, rand io.Reader) (State, []byte, er
 type decryptPlan struct {
 	chainIndex int // index in Receivers, or -1 for a new chain
 	chain      ReceiverChain
-	newRoot    RootKey // the root after the receiving step, for a new chain
-	seed       MessageSeed // of the message, before the SPQR salt
+	newRoot    RootKey      // the root after the receiving step, for a new chain
+	seed       MessageSeed  // of the message, before the SPQR salt
 	usedSkip   int          // index in chain.Skipped of the key used, or -1
 	newSkips   []SkippedKey // seeds of messages skipped by this one
 }
