@@ -251,3 +251,72 @@ func TestX25519IteratedRFC7748(t *testing.T) {
 		t.Fatalf("after 1000 iterations: %s", got)
 	}
 }
+
+// TestTorsionLadderMatchesEdwards checks the ladder-based IsTorsionFree
+// against an independent computation on the Edwards curve ([q-1]P = -P),
+// for honest keys, honest keys plus each small-order point, and random
+// u-coordinates (most of which name twist points, refused by both).
+func TestTorsionLadderMatchesEdwards(t *testing.T) {
+	reference := func(u PublicKey) bool {
+		p, err := montgomeryToEdwards(u, 0)
+		if err != nil {
+			return false
+		}
+		qm1, err := new(edwards25519.Scalar).SetCanonicalBytes(append([]byte{0xec}, groupOrder[1:]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(qm1, p, edwards25519.NewScalar())
+		return r.Equal(new(edwards25519.Point).Negate(p)) == 1
+	}
+	lowOrder, _ := hex.DecodeString("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+	t8, err := montgomeryToEdwards(PublicKey(lowOrder), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var free, notFree int
+	check := func(u PublicKey) {
+		got, want := u.IsTorsionFree(), reference(u)
+		if got != want {
+			t.Fatalf("u = %x: IsTorsionFree %v, Edwards reference %v", u[:], got, want)
+		}
+		if got {
+			free++
+		} else {
+			notFree++
+		}
+	}
+	for range 64 {
+		kp, _ := GenerateKeyPair(rand.Reader)
+		check(kp.Public)
+		p, err := montgomeryToEdwards(kp.Public, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 7 {
+			p.Add(p, t8)
+			var u PublicKey
+			copy(u[:], p.BytesMontgomery())
+			check(u)
+		}
+		var u PublicKey
+		rand.Read(u[:])
+		u[31] &= 0x7f
+		check(u)
+	}
+	for _, s := range []string{
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+	} {
+		b, _ := hex.DecodeString(s)
+		if PublicKey(b).IsTorsionFree() {
+			t.Errorf("small-order u = %s accepted", s)
+		}
+	}
+	if free < 64 || notFree < 7*64 {
+		t.Fatalf("free %d, not free %d", free, notFree)
+	}
+}

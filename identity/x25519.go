@@ -20,16 +20,31 @@ func x25519(k *PrivateKey, u *PublicKey) [SharedSecretSize]byte {
 	e[31] &= 127
 	e[31] |= 64
 
-	var x1, x2, z2, x3, z3, tmp0, tmp1 field.Element
+	var x1 field.Element
 	if _, err := x1.SetBytes(u[:]); err != nil {
 		panic("identity: internal error: " + err.Error())
 	}
+	x2, z2 := ladder(&e, 254, &x1)
+	z2.Invert(&z2)
+	x2.Multiply(&x2, &z2)
+	var out [SharedSecretSize]byte
+	copy(out[:], x2.Bytes())
+	clear(e[:])
+	return out
+}
+
+// ladder is RFC 7748's Montgomery ladder over bits top..0 of the
+// little-endian scalar e, from the point with u-coordinate x1. It returns
+// the result in projective form (X2 : Z2); Z2 is zero for the point at
+// infinity. It runs in constant time for a given top.
+func ladder(e *[32]byte, top int, x1 *field.Element) (x2, z2 field.Element) {
+	var x3, z3, tmp0, tmp1 field.Element
 	x2.One()
-	x3.Set(&x1)
+	x3.Set(x1)
 	z3.One()
 
 	swap := 0
-	for pos := 254; pos >= 0; pos-- {
+	for pos := top; pos >= 0; pos-- {
 		b := int(e[pos/8]>>uint(pos&7)) & 1
 		swap ^= b
 		x2.Swap(&x3, swap)
@@ -52,18 +67,12 @@ func x25519(k *PrivateKey, u *PublicKey) [SharedSecretSize]byte {
 		z3.Mult32(&tmp1, 121666)
 		x3.Square(&x3)
 		tmp0.Add(&tmp0, &z3)
-		z3.Multiply(&x1, &z2)
+		z3.Multiply(x1, &z2)
 		z2.Multiply(&tmp1, &tmp0)
 	}
 	x2.Swap(&x3, swap)
 	z2.Swap(&z3, swap)
-
-	z2.Invert(&z2)
-	x2.Multiply(&x2, &z2)
-	var out [SharedSecretSize]byte
-	copy(out[:], x2.Bytes())
-	clear(e[:])
-	return out
+	return x2, z2
 }
 
 // basepointMul returns the public key of a clamped private key: the scalar

@@ -151,31 +151,27 @@ func montgomeryToEdwards(u PublicKey, sign byte) (*edwards25519.Point, error) {
 // IsTorsionFree reports whether the point named by u lies in the prime-order
 // subgroup, as libsignal requires of an incoming base key. A key with a
 // small-order component lets a sender bias the shared secret.
+//
+// It is [q]P = O, computed with the x-only Montgomery ladder (the point at
+// infinity is Z = 0): one 253-bit ladder, about the cost of one agreement.
+// u = 0, the point of order 2, is refused first; so is a u naming a point
+// of the quadratic twist, whose [q]-multiple is never infinity.
 func (k PublicKey) IsTorsionFree() bool {
-	p, err := montgomeryToEdwards(k, 0)
-	if err != nil {
+	var x1 field.Element
+	if _, err := x1.SetBytes(k[:]); err != nil || x1.Equal(new(field.Element)) == 1 {
 		return false
 	}
-	// [q]P == O  <=>  [q-1]P == -P. The key is public (a base key on the
-	// wire), so a variable-time multiplication is fine.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(qMinusOne(), p, edwards25519.NewScalar())
-	return q.Equal(new(edwards25519.Point).Negate(p)) == 1
+	_, z := ladder(&groupOrder, 252, &x1)
+	return z.Equal(new(field.Element)) == 1
 }
 
-// qMinusOne returns the scalar q - 1, where
-// q = 2^252 + 27742317777372353535851937790883648493.
-func qMinusOne() *edwards25519.Scalar {
-	b := [32]byte{
-		0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
-		0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
-	}
-	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
-	if err != nil {
-		panic("identity: internal error: " + err.Error())
-	}
-	return s
+// groupOrder is q = 2^252 + 27742317777372353535851937790883648493, the
+// order of the prime-order subgroup, little-endian.
+var groupOrder = [32]byte{
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+	0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 }
 
 // CheckCanonical returns an error unless k is canonically encoded and
