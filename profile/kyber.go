@@ -38,6 +38,8 @@ var (
 
 // kyberRecord is a Kyber prekey as stored (sealed like every value when
 // the profile is encrypted).
+func (r kyberRecord) order() (int64, uint32) { return r.Created, r.ID }
+
 type kyberRecord struct {
 	ID        uint32 `json:"id"`
 	Public    []byte `json:"public"` // 0x08 || key, as kem.PublicKey.Bytes
@@ -176,20 +178,11 @@ func (p *Profile) LatestKyberLastResort() (kem.PreKey, bool, error) {
 	var k kem.PreKey
 	found := false
 	err := p.db.View(func(tx *bolt.Tx) error {
-		var best kyberRecord
-		err := tx.Bucket(bucketKyberLastResort).ForEach(func(key, _ []byte) error {
-			var r kyberRecord
-			if _, err := p.get(tx, bucketKyberLastResort, key, &r); err != nil {
-				return err
-			}
-			if !found || r.Created > best.Created || (r.Created == best.Created && r.ID > best.ID) {
-				best, found = r, true
-			}
-			return nil
-		})
-		if err != nil || !found {
+		best, ok, err := newest[kyberRecord](p, tx, bucketKyberLastResort)
+		if err != nil || !ok {
 			return err
 		}
+		found = true
 		k, err = best.preKey()
 		return err
 	})

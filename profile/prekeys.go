@@ -20,6 +20,27 @@ type preKeyRecord struct {
 	Created   int64  `json:"created_unix_ms,omitempty"`
 }
 
+func (r preKeyRecord) order() (int64, uint32) { return r.Created, r.ID }
+
+// newest returns the record of bucket created last (the highest id among
+// equals), or ok = false when the bucket is empty.
+func newest[R interface{ order() (int64, uint32) }](p *Profile, tx *bolt.Tx, bucket []byte) (R, bool, error) {
+	var best R
+	found := false
+	err := tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
+		var r R
+		if _, err := p.get(tx, bucket, k, &r); err != nil {
+			return err
+		}
+		bc, bid := best.order()
+		if c, id := r.order(); !found || c > bc || (c == bc && id > bid) {
+			best, found = r, true
+		}
+		return nil
+	})
+	return best, found, err
+}
+
 func (r preKeyRecord) keyPair() (identity.KeyPair, error) {
 	if len(r.Private) != identity.PrivateKeySize {
 		return identity.KeyPair{}, fmt.Errorf("%w: prekey %d", ErrCorrupt, r.ID)
@@ -54,20 +75,11 @@ func (p *Profile) LatestSignedPreKey() (identity.SignedPreKey, bool, error) {
 	var spk identity.SignedPreKey
 	found := false
 	err := p.db.View(func(tx *bolt.Tx) error {
-		var best preKeyRecord
-		err := tx.Bucket(bucketSigned).ForEach(func(k, _ []byte) error {
-			var r preKeyRecord
-			if _, err := p.get(tx, bucketSigned, k, &r); err != nil {
-				return err
-			}
-			if !found || r.Created > best.Created || (r.Created == best.Created && r.ID > best.ID) {
-				best, found = r, true
-			}
-			return nil
-		})
-		if err != nil || !found {
+		best, ok, err := newest[preKeyRecord](p, tx, bucketSigned)
+		if err != nil || !ok {
 			return err
 		}
+		found = true
 		spk, err = signedFromRecord(best)
 		return err
 	})
