@@ -9,7 +9,7 @@ build:
 	$(GO) build -o blindpost ./cmd/blindpost
 
 # Everything: vet, the unit and property tests, the interop runs against
-# libsignal-client 0.72.1 and 0.103.0 (npm, v3 and v4 modes) and
+# libsignal-client 0.72.1, 0.90.0 and 0.103.0 (npm, v3 and v4 modes) and
 # go.mau.fi/libsignal (its own module), the
 # labs' browser test (Chromium) and the chat's terminal test (tmux). Those
 # two skip, saying why, when their tool is missing, unless
@@ -23,8 +23,9 @@ vet:
 	$(GO) vet ./...
 
 # The Node peers' packages, each pinned by its package-lock.json:
-# libsignal-client 0.72.1 in interop/node, 0.103.0 in interop/node-current.
-NODE_PEERS = interop/node interop/node-current
+# libsignal-client 0.72.1 in interop/node, 0.90.0 in interop/node-0.90,
+# 0.103.0 in interop/node-current.
+NODE_PEERS = interop/node interop/node-0.90 interop/node-current
 
 interop-deps: $(NODE_PEERS:%=%/node_modules/.installed)
 

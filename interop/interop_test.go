@@ -1,13 +1,13 @@
 // Package interop_test pairs blindpost's interop peer with independent
-// Signal-protocol implementations (libsignal 0.72.1 and 0.103.0 through
-// node, go.mau.fi/libsignal through the gomau peer) and with itself, and
+// Signal-protocol implementations (libsignal 0.72.1, 0.90.0 and 0.103.0
+// through node, go.mau.fi/libsignal through the gomau peer) and with itself, and
 // runs every referee scenario in both directions, in each mode for the
 // pairings listed in matrix.
 //
 //	go test ./interop -run TestInterop -v [-seed N] [-mode v3|v4] [-names plain|uuid]
 //
-// Missing prerequisites (node, `npm ci` in interop/node or
-// interop/node-current) skip the pairings that need them, unless
+// Missing prerequisites (node, `npm ci` in interop/node, interop/node-0.90
+// or interop/node-current) skip the pairings that need them, unless
 // BLINDPOST_INTEROP_REQUIRED=1.
 package interop_test
 
@@ -67,8 +67,9 @@ var matrix = [...]struct {
 	mode     referee.Mode
 	pairings [][2]string
 }{
-	// X3DH. node-current (libsignal 0.103.0) is not paired: it only does
-	// PQXDH and answers every v3 bundle request `unsupported`.
+	// X3DH. node-0.90 and node-current (libsignal 0.90.0 and 0.103.0) are
+	// not paired: they only do PQXDH and answer every v3 bundle request
+	// `unsupported` (TestPQXDHOnlyRefuseX3DH).
 	{referee.ModeV3, [][2]string{
 		{"blindpost", "blindpost"},
 		{"blindpost", "gomau"},
@@ -84,8 +85,12 @@ var matrix = [...]struct {
 	// requires SPQR (minimum V1) as blindpost's clients do, and uses SPQR
 	// keys from the first message, as 0.103.0 does. node-current×node
 	// cannot work: 0.72.1 has no SPQR, which 0.103.0 requires (a known
-	// incompatibility, defects.go). gomau has no PQXDH; node×node in v4
-	// adds nothing the pairs with blindpost and node-current do not cover.
+	// incompatibility, defects.go). node-0.90 (0.90.0) offers SPQR as
+	// "blindpost" does: it runs SPQR with both blindposts and node-current,
+	// and negotiates down to none with node, libsignal's own fallback;
+	// checkSPQR holds every pairing to what its two sides speak. gomau
+	// has no PQXDH; node×node in v4 adds nothing the pairs with blindpost
+	// and node-current do not cover.
 	{referee.ModeV4, [][2]string{
 		{"blindpost", "blindpost"},
 		{"blindpost", "node"},
@@ -94,14 +99,45 @@ var matrix = [...]struct {
 		{"blindpost-pq", "blindpost"},
 		{"node-current", "node-current"},
 		{"node-current", "node"},
+		{"node-0.90", "blindpost"},
+		{"node-0.90", "blindpost-pq"},
+		{"node-0.90", "node"},
+		{"node-0.90", "node-current"},
 	}},
 }
 
 // sendsAddresses lists the implementations that put the addresses field
 // (SignalMessage field 6) in every type-3 message of a version-4 session
 // they send when both parties have UUID names: libsignal >= 0.91 (0.103.0
-// sends it there only), and blindpost, which does the same.
+// sends it there only; 0.90.0 never does), and blindpost, which does the
+// same.
 var sendsAddresses = map[string]bool{"node-current": true, "blindpost": true, "blindpost-pq": true}
+
+// spqrSupport is how an implementation runs SPQR in a version-4 session.
+type spqrSupport int
+
+const (
+	// spqrNone: no SPQR; sends no SPQR data, ignores what it receives.
+	spqrNone spqrSupport = iota
+	// spqrOffered: SPQR minimum version V0. Sends SPQR data until the
+	// peer's first message arrives, and goes on with SPQR only if that
+	// message carried some.
+	spqrOffered
+	// spqrRequired: minimum version V1; SPQR data in every message, and
+	// a peer that sends none cannot get a message through.
+	spqrRequired
+)
+
+// spqrOf is each version-4 implementation's SPQR: libsignal 0.72.1 has
+// none, 0.90.0 offers it (as libsignal does up to 0.91), 0.103.0 requires it
+// (since 0.92); blindpost's peer does either, by its --spqr flag.
+var spqrOf = map[string]spqrSupport{
+	"blindpost":    spqrOffered,
+	"blindpost-pq": spqrRequired,
+	"node":         spqrNone,
+	"node-0.90":    spqrOffered,
+	"node-current": spqrRequired,
+}
 
 // collected gathers results from parallel subtests in a fixed order.
 type collected struct {
@@ -155,6 +191,7 @@ func TestInterop(t *testing.T) {
 									res := referee.RunScenario(t.Context(), sc, d, opts)
 									all.add([4]int{mi, pi, si, di}, res)
 									checkAddressed(t, res)
+									checkSPQR(t, res)
 									report(t, res)
 								})
 							}
@@ -180,6 +217,56 @@ func checkAddressed(t *testing.T, r referee.Result) {
 	}{{r.Initiator, r.FromInitiator}, {r.Responder, r.FromResponder}} {
 		if sendsAddresses[side.impl] && side.sent.Addressed < side.sent.PreKey {
 			t.Errorf("%s sent %d type-3 messages, %d of them with the addresses field, want all", side.impl, side.sent.PreKey, side.sent.Addressed)
+		}
+	}
+}
+
+// checkSPQR requires a passing version-4 run to show the SPQR its two
+// sides negotiate, by what each sent (the referee counts the messages with
+// SPQR data): when both speak SPQR, every message carries SPQR data (the
+// alternating scenario also requires 20 epochs crossed); when one offers
+// it and the other has none, the one offering sent SPQR data only in
+// type-3 messages (before hearing from its peer), and in its first message
+// when it initiated, and the other sent none. (One requiring SPQR and one
+// without it cannot pass: defects.go.)
+func checkSPQR(t *testing.T, r referee.Result) {
+	t.Helper()
+	if r.Outcome != referee.OutcomePass || r.Mode != referee.ModeV4 {
+		return
+	}
+	type side struct {
+		impl      string
+		initiated bool
+		sent      referee.Traffic
+	}
+	a := side{r.Initiator, true, r.FromInitiator}
+	b := side{r.Responder, false, r.FromResponder}
+	sa, oka := spqrOf[a.impl]
+	sb, okb := spqrOf[b.impl]
+	if !oka || !okb {
+		t.Errorf("no SPQR expectation for %s or %s in spqrOf", a.impl, b.impl)
+		return
+	}
+	switch {
+	case sa != spqrNone && sb != spqrNone:
+		for _, s := range []side{a, b} {
+			if s.sent.SPQR != s.sent.Messages {
+				t.Errorf("%s sent %d messages, %d with SPQR data, want all: both sides speak SPQR", s.impl, s.sent.Messages, s.sent.SPQR)
+			}
+		}
+	case sa == spqrOffered || sb == spqrOffered:
+		offer, none := a, b
+		if sb == spqrOffered {
+			offer, none = b, a
+		}
+		if none.sent.SPQR > 0 {
+			t.Errorf("%s, which has no SPQR, sent %d messages with SPQR data", none.impl, none.sent.SPQR)
+		}
+		if offer.sent.SPQR > offer.sent.PreKey {
+			t.Errorf("%s sent %d messages with SPQR data but only %d type-3 messages: it kept sending SPQR data after %s answered without", offer.impl, offer.sent.SPQR, offer.sent.PreKey, none.impl)
+		}
+		if offer.initiated && offer.sent.Messages > 0 && offer.sent.SPQR == 0 {
+			t.Errorf("%s initiated and sent no SPQR data: it did not offer SPQR", offer.impl)
 		}
 	}
 }

@@ -28,8 +28,8 @@ type peer struct {
 }
 
 // locatePeers builds blindpost's binary and the gomau peer into dir and
-// finds the two node peers (libsignal 0.72.1 in interop/node, 0.103.0 in
-// interop/node-current). A peer whose prerequisites are absent is returned
+// finds the three node peers (libsignal 0.72.1 in interop/node, 0.90.0 in
+// interop/node-0.90, 0.103.0 in interop/node-current). A peer whose prerequisites are absent is returned
 // with the reason; a build that fails is a test failure.
 func locatePeers(t *testing.T, dir string) map[string]peer {
 	t.Helper()
@@ -39,6 +39,7 @@ func locatePeers(t *testing.T, dir string) map[string]peer {
 		"blindpost-pq": blindpostPeer(t, root, dir, "blindpost-pq", "require"),
 		"gomau":        gomauPeer(t, root, dir),
 		"node":         nodePeer(root, "node"),
+		"node-0.90":    nodePeer(root, "node-0.90"),
 		"node-current": nodePeer(root, "node-current"),
 	}
 }

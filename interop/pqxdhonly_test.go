@@ -8,30 +8,40 @@ import (
 	"github.com/blindpost/blindpost/interop/referee"
 )
 
-// TestNodeCurrentRefusesX3DH checks why node-current (libsignal 0.103.0)
-// is paired in v4 only: it answers `unsupported` at each of the three
-// places an X3DH session could start. It hands out no bundle without a
-// Kyber prekey; it starts no session from one (node's, libsignal 0.72.1);
-// and when node starts an X3DH session from node-current's own keys (its
-// PQXDH bundle with the Kyber prekey left out), node-current refuses the
-// PreKeySignalMessage.
-func TestNodeCurrentRefusesX3DH(t *testing.T) {
+// TestPQXDHOnlyRefuseX3DH checks why node-0.90 and node-current
+// (libsignal 0.90.0 and 0.103.0) are paired in v4 only: each answers
+// `unsupported` at each of the three places an X3DH session could start.
+// It hands out no bundle without a Kyber prekey; it starts no session from
+// one (node's, libsignal 0.72.1); and when node starts an X3DH session from
+// its own keys (its PQXDH bundle with the Kyber prekey left out), it
+// refuses the PreKeySignalMessage.
+func TestPQXDHOnlyRefuseX3DH(t *testing.T) {
+	for _, name := range []string{"node-0.90", "node-current"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			refusesX3DH(t, name)
+		})
+	}
+}
+
+// refusesX3DH is TestPQXDHOnlyRefuseX3DH for the node peer name.
+func refusesX3DH(t *testing.T, name string) {
 	root := repoRoot(t)
-	current, old := nodePeer(root, "node-current"), nodePeer(root, "node")
-	need(t, current, old)
-	start := func(p peer, name string) *referee.Peer {
+	pqOnly, old := nodePeer(root, name), nodePeer(root, "node")
+	need(t, pqOnly, old)
+	start := func(p peer, party string) *referee.Peer {
 		t.Helper()
-		rp, err := referee.StartPeer(t.Context(), p.impl, name+" ("+p.impl.Name+")", 0)
+		rp, err := referee.StartPeer(t.Context(), p.impl, party+" ("+p.impl.Name+")", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(rp.Kill)
-		if _, err := rp.Init(name, 1, 7); err != nil {
+		if _, err := rp.Init(party, 1, 7); err != nil {
 			t.Fatal(err)
 		}
 		return rp
 	}
-	alice, bob := start(old, "alice"), start(current, "bob")
+	alice, bob := start(old, "alice"), start(pqOnly, "bob")
 	aliceAddr, bobAddr := referee.Address{Name: "alice", DeviceID: 1}, referee.Address{Name: "bob", DeviceID: 1}
 	unsupported := func(what string, err error) {
 		t.Helper()
@@ -42,15 +52,15 @@ func TestNodeCurrentRefusesX3DH(t *testing.T) {
 	}
 
 	_, err := bob.Bundle(true, false)
-	unsupported("node-current: bundle without kyber", err)
+	unsupported(name+": bundle without kyber", err)
 
 	x3dh, err := alice.Bundle(true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unsupported("node-current: process_bundle of an X3DH bundle", bob.ProcessBundle(aliceAddr, x3dh))
+	unsupported(name+": process_bundle of an X3DH bundle", bob.ProcessBundle(aliceAddr, x3dh))
 	if s, err := bob.Session(aliceAddr); err != nil || s.Exists {
-		t.Errorf("node-current: session after a refused bundle: %+v, %v", s, err)
+		t.Errorf("%s: session after a refused bundle: %+v, %v", name, s, err)
 	}
 
 	pq, err := bob.Bundle(true, true)
@@ -69,14 +79,14 @@ func TestNodeCurrentRefusesX3DH(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := alice.ProcessBundle(bobAddr, &referee.Bundle{Raw: raw}); err != nil {
-		t.Fatalf("node: X3DH from node-current's keys: %v", err)
+		t.Fatalf("node: X3DH from %s's keys: %v", name, err)
 	}
 	ct, err := alice.Encrypt(bobAddr, []byte("hello"))
 	if err != nil || ct.Type != referee.TypePreKey || ct.Bytes[0]>>4 != 3 {
 		t.Fatalf("node: first X3DH message: type %d, %v", ct.Type, err)
 	}
 	_, err = bob.Decrypt(aliceAddr, ct)
-	unsupported("node-current: decrypt of an X3DH PreKeySignalMessage", err)
+	unsupported(name+": decrypt of an X3DH PreKeySignalMessage", err)
 
 	for _, p := range []*referee.Peer{alice, bob} {
 		if err := p.Quit(); err != nil {
