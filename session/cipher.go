@@ -27,7 +27,8 @@ type Cipher struct {
 	// post-quantum ratchet. spqr.V1 requires SPQR and uses its keys from
 	// the first message, as libsignal >= 0.92 and blindpost's own clients
 	// do. spqr.V0 (the zero value) offers SPQR and, like libsignal
-	// 0.72-0.91, carries on without it if the peer's first message has none.
+	// 0.90-0.91, carries on without it if the peer's first message has none
+	// (libsignal 0.72, which has no SPQR).
 	SPQRMinimum spqr.Version
 }
 

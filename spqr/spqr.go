@@ -45,7 +45,8 @@ type Params struct {
 	// MinVersion V1 requires the peer to speak SPQR and uses SPQR keys from
 	// the first message (libsignal >= 0.92). V0 offers SPQR but falls back
 	// to none if the peer's first message carries no SPQR data (libsignal
-	// 0.72-0.91 behave so), and uses no SPQR key until the peer answered.
+	// 0.90-0.91 behave so; 0.72 has no SPQR), and uses no SPQR key until
+	// the peer answered.
 	MinVersion Version
 	// Chain limits; zero means the default.
 	MaxJump, MaxOOOKeys uint32

@@ -20,7 +20,7 @@ func runPeer(_ context.Context, env *environment, args []string) error {
 		env.stderr.Write([]byte("usage: blindpost interop peer [--spqr offer|require]\n\nSpeaks the interop peer contract (version 1): JSON requests on standard\ninput, one JSON reply per line on standard output.\n\n"))
 		fs.PrintDefaults()
 	}
-	mode := fs.String("spqr", "offer", "post-quantum ratchet in version-4 sessions: `offer` it and fall back for a peer without it (libsignal 0.72-0.91), or `require` it (libsignal >= 0.92, blindpost's clients)")
+	mode := fs.String("spqr", "offer", "post-quantum ratchet in version-4 sessions: `offer` it and fall back for a peer without it (libsignal 0.72; 0.90-0.91 offer it too), or `require` it (libsignal >= 0.92, blindpost's clients)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
