@@ -1,7 +1,6 @@
 package spqr
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -58,22 +57,22 @@ func (h half) clone() half {
 	return h
 }
 
-// linkFrom splits a 96-byte generator into the next root and the epoch's
-// two chains; the A-to-B chain comes first.
-func (c *chain) linkFrom(gen []byte) link {
-	ab := half{next: slices.Clone(gen[32:64])}
-	ba := half{next: slices.Clone(gen[64:96])}
+// linkFrom makes an epoch's link from its two chain keys: this side sends
+// on its own direction's chain and receives on the other.
+func (c *chain) linkFrom(aToB, bToA [32]byte) link {
+	ab := half{next: aToB[:]}
+	ba := half{next: bToA[:]}
 	if c.dir == AToB {
 		return link{send: ab, recv: ba}
 	}
 	return link{send: ba, recv: ab}
 }
 
-func newChain(authKey []byte, dir Direction, maxJump, maxOOO uint32) *chain {
+func newChain(authKey [32]byte, dir Direction, maxJump, maxOOO uint32) *chain {
 	c := &chain{dir: dir, maxJump: orDefault(maxJump, DefaultMaxJump), maxOOO: orDefault(maxOOO, DefaultMaxOOOKeys)}
-	gen := kdf(zeroSalt, authKey, labelChainStart, 96)
-	copy(c.nextRoot[:], gen[:32])
-	c.links = []link{c.linkFrom(gen)}
+	root, ab, ba := KDFChainStart(authKey)
+	c.nextRoot = root
+	c.links = []link{c.linkFrom(ab, ba)}
 	return c
 }
 
@@ -89,10 +88,10 @@ func (c *chain) addEpoch(ep uint64, secret []byte) error {
 	if ep != c.currentEpoch+1 {
 		return fmt.Errorf("%w: epoch secret %d after epoch %d", ErrState, ep, c.currentEpoch)
 	}
-	gen := kdf(c.nextRoot[:], secret, labelChainAdd, 96)
-	copy(c.nextRoot[:], gen[:32])
+	root, ab, ba := KDFChainAddEpoch(c.nextRoot, [32]byte(secret))
+	c.nextRoot = root
 	c.currentEpoch = ep
-	c.links = append(c.links, c.linkFrom(gen))
+	c.links = append(c.links, c.linkFrom(ab, ba))
 	return nil
 }
 
@@ -148,16 +147,13 @@ func (c *chain) recvKey(ep uint64, index uint32) ([]byte, error) {
 	return c.links[i].recv.key(index, c.maxJump, c.maxOOO)
 }
 
-// step advances the chain by one: counter+1, then
-// next || key = HKDF(zero salt, next, BE32(counter) || label, 64).
+// step advances the chain by one (KDFChainNext with counter+1) and
+// returns the new counter and its key.
 func (h *half) step() (uint32, [32]byte) {
 	h.counter++
-	info := binary.BigEndian.AppendUint32(nil, h.counter)
-	gen := kdf(zeroSalt, h.next, string(info)+labelChainNext, 64)
-	h.next = gen[:32]
-	var k [32]byte
-	copy(k[:], gen[32:])
-	return h.counter, k
+	next, key := KDFChainNext([32]byte(h.next), h.counter)
+	h.next = next[:]
+	return h.counter, key
 }
 
 func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {

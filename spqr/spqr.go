@@ -125,7 +125,7 @@ func (s State) clone() State {
 }
 
 func (n *negotiation) newChain() *chain {
-	return newChain(n.authKey[:], n.dir, n.maxJump, n.maxOOOKeys)
+	return newChain(n.authKey, n.dir, n.maxJump, n.maxOOOKeys)
 }
 
 // Send advances the state for one outgoing message. It returns the bytes
