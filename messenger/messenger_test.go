@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/profile"
 	"github.com/blindpost/blindpost/relay"
 	"github.com/blindpost/blindpost/relay/client"
@@ -194,9 +195,14 @@ func TestRelayRestartMidConversation(t *testing.T) {
 	}
 }
 
-func TestIdentityChangeBlocksSendingUntilApproved(t *testing.T) {
+// reinstalledBob: alice and bob talked, then bob reinstalled (new identity
+// key, change proved to the relay) and sent alice one message she has not
+// received yet.
+func reinstalledBob(t *testing.T) (alice, bob2 *user, newKey identity.PublicKey) {
+	t.Helper()
 	r := startRelay(t, t.TempDir(), "")
-	alice, bob := newUser(t, "alice", r.url), newUser(t, "bob", r.url)
+	alice = newUser(t, "alice", r.url)
+	bob := newUser(t, "bob", r.url)
 	bob.receiveAll(t)
 	if _, err := alice.m.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -209,7 +215,7 @@ func TestIdentityChangeBlocksSendingUntilApproved(t *testing.T) {
 
 	// Bob reinstalls with a new identity key and proves the change to the
 	// relay with his old key.
-	bob2 := newUser(t, "bob", r.url)
+	bob2 = newUser(t, "bob", r.url)
 	old, _ := bob.p.Account()
 	acct2, _ := bob2.p.Account()
 	c, err := client.Dial(ctxT(t), r.url, client.Options{})
@@ -227,12 +233,17 @@ func TestIdentityChangeBlocksSendingUntilApproved(t *testing.T) {
 	if _, err := bob2.m.Send(ctxT(t), "alice", "new phone, same bob"); err != nil {
 		t.Fatal(err)
 	}
+	return alice, bob2, acct2.Identity.Public
+}
+
+func TestIdentityChangeBlocksSendingUntilApproved(t *testing.T) {
+	alice, bob2, newKey := reinstalledBob(t)
 	alice.receiveAll(t)
 	if alice.count(EventIdentityChanged) == 0 {
 		t.Fatal("no identity change event")
 	}
 	ct, _, _ := alice.p.Contact("bob")
-	if ct.PendingKey == nil || *ct.PendingKey != acct2.Identity.Public {
+	if ct.PendingKey == nil || *ct.PendingKey != newKey {
 		t.Fatalf("pending key %v", ct.PendingKey)
 	}
 	if _, err := alice.m.Send(ctxT(t), "bob", "to whom?"); !errors.Is(err, ErrIdentityChanged) {
@@ -254,5 +265,34 @@ func TestIdentityChangeBlocksSendingUntilApproved(t *testing.T) {
 	bob2.receiveAll(t)
 	if h, _ := bob2.p.History("alice"); len(h) != 2 || h[1].Text != "welcome back" {
 		t.Fatalf("bob2's history: %+v", h)
+	}
+}
+
+// An approval that comes while bob's message is being decrypted under the
+// old trust (the relay's notice has already marked bob) must neither lose
+// the message nor leave bob marked again.
+func TestApproveDuringDecryption(t *testing.T) {
+	alice, _, _ := reinstalledBob(t)
+	approved := make(chan error, 1)
+	var once sync.Once
+	testHookDecrypted = func() {
+		once.Do(func() {
+			go func() { approved <- alice.m.Approve(ctxT(t), "bob") }()
+			// Room for an approval that does not wait for this message.
+			time.Sleep(100 * time.Millisecond)
+		})
+	}
+	t.Cleanup(func() { testHookDecrypted = nil })
+	alice.receiveAll(t)
+	if err := <-approved; err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := alice.p.Contact("bob")
+	h, _ := alice.p.History("bob")
+	if c.PendingKey != nil || len(h) != 2 || h[1].Text != "new phone, same bob" {
+		t.Fatalf("after the approval: pending %v, history %+v", c.PendingKey, h)
+	}
+	if held, _ := alice.p.HeldFrom("bob"); len(held) != 0 {
+		t.Fatalf("%d messages still held", len(held))
 	}
 }

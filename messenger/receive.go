@@ -75,6 +75,8 @@ var errStillUntrusted = errors.New("messenger: still from an unapproved identity
 // identityNotice records the relay's notice that a contact's identity key
 // changed: the contact is marked, and sending to it stops until approval.
 func (m *Messenger) identityNotice(e client.Envelope, key string) error {
+	m.opMu.Lock() // against an approval between the check and the mark
+	defer m.opMu.Unlock()
 	trusted, ok, err := m.cfg.Profile.TrustedIdentity(addr(e.Sender))
 	if err != nil {
 		return err
@@ -93,9 +95,21 @@ func (m *Messenger) identityNotice(e client.Envelope, key string) error {
 func (m *Messenger) receive(ctx context.Context, h held) error {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	return m.receiveLocked(ctx, h)
+}
+
+// testHookDecrypted, when set by a test, runs between a decryption and the
+// saving of its outcome.
+var testHookDecrypted func()
+
+// receiveLocked is receive with opMu held.
+func (m *Messenger) receiveLocked(ctx context.Context, h held) error {
 	p := m.cfg.Profile
 	d := p.Deferred()
 	pt, err := m.cipher(d).Decrypt(session.Address{Name: h.from, DeviceID: h.device}, h.typ, h.content)
+	if testHookDecrypted != nil {
+		testHookDecrypted()
+	}
 	switch {
 	case errors.Is(err, session.ErrUntrustedIdentity) && h.retry:
 		return errStillUntrusted
@@ -172,8 +186,12 @@ func (m *Messenger) hold(h held) error {
 }
 
 // Approve trusts the new identity key of name (the one a warning showed),
-// then decrypts the messages held while it was unapproved.
+// then decrypts the messages held while it was unapproved. It holds opMu
+// throughout: a message being decrypted under the old trust cannot be held
+// after the approval and so escape the release below.
 func (m *Messenger) Approve(ctx context.Context, name string) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
 	c, ok, err := m.cfg.Profile.Contact(name)
 	if err != nil {
 		return err
@@ -190,7 +208,7 @@ func (m *Messenger) Approve(ctx context.Context, name string) error {
 	}
 	for _, hm := range heldMsgs {
 		h := held{key: hm.Key, from: hm.From, device: hm.Device, typ: hm.Type, content: hm.Content, retry: true}
-		if err := m.receive(ctx, h); errors.Is(err, errStillUntrusted) {
+		if err := m.receiveLocked(ctx, h); errors.Is(err, errStillUntrusted) {
 			continue // from yet another key: stays held
 		} else if err != nil {
 			return err
