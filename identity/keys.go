@@ -122,8 +122,8 @@ func (k PrivateKey) DH(peer PublicKey) ([SharedSecretSize]byte, error) {
 	if !peer.IsCanonical() {
 		return [SharedSecretSize]byte{}, ErrNonCanonical
 	}
-	out := x25519(&k, &peer)
-	if isZero(out[:]) {
+	out, ok := x25519(&k, &peer)
+	if !ok {
 		// A low-order peer key (RFC 7748 §6.1).
 		return out, ErrLowOrder
 	}

@@ -9,6 +9,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+	fp "github.com/cloudflare/circl/math/fp25519"
 )
 
 // IdentityKeyPair is a long-term identity key: a Curve25519 key pair that
@@ -157,12 +158,13 @@ func montgomeryToEdwards(u PublicKey, sign byte) (*edwards25519.Point, error) {
 // u = 0, the point of order 2, is refused first; so is a u naming a point
 // of the quadratic twist, whose [q]-multiple is never infinity.
 func (k PublicKey) IsTorsionFree() bool {
-	var x1 field.Element
-	if _, err := x1.SetBytes(k[:]); err != nil || x1.Equal(new(field.Element)) == 1 {
+	x1 := fp.Elt(k)
+	x1[31] &= 0x7f
+	if fp.IsZero(&x1) {
 		return false
 	}
 	_, z := ladder(&groupOrder, 252, &x1)
-	return z.Equal(new(field.Element)) == 1
+	return fp.IsZero(&z)
 }
 
 // groupOrder is q = 2^252 + 27742317777372353535851937790883648493, the
