@@ -18,10 +18,16 @@ package bench
 // ML-KEM-768 key generation of SPQR's first epoch. The floor runs no SPQR
 // beyond that key generation: no SPQR data in its messages, so no SPQR rows.
 //
-// Primitives are used as cheaply as the standard library allows: private
-// keys are held as *ecdh.PrivateKey, so an agreement is one scalar
-// multiplication (crypto/ecdh.NewPrivateKey computes the public key, a
-// second one); one HMAC key serves both outputs of KDF_CK and all blocks of
+// Primitives are used as cheaply as the project's dependencies allow: each
+// through the fastest implementation among them, the same one blindpost
+// uses. X25519 is CIRCL's (github.com/cloudflare/circl/dh/x25519, amd64
+// MULX/ADX assembly), given the private key as bytes, so an agreement is
+// one scalar multiplication (crypto/ecdh's is slower, and its
+// NewPrivateKey computes the public key, a second one). Key generation is
+// a fixed-base multiplication on the Edwards curve (filippo.io/edwards25519,
+// precomputed tables) mapped to the Montgomery u-coordinate, instead of a
+// ladder from the base point. BenchmarkPrimitives measures both against
+// crypto/ecdh. One HMAC key serves both outputs of KDF_CK and all blocks of
 // an HKDF expand (crypto/hmac's Reset keeps the keyed state). XEdDSA is not
 // in the standard library: it is done with filippo.io/edwards25519, the
 // module the standard library's crypto/internal/fips140/edwards25519 is
@@ -33,7 +39,6 @@ package bench
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdh"
 	"crypto/hmac"
 	"crypto/mlkem"
 	"crypto/rand"
@@ -45,6 +50,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+	"github.com/cloudflare/circl/dh/x25519"
 )
 
 // libsignal's key schedule and wire constants.
@@ -65,6 +71,7 @@ var (
 	errFloorMAC       = errors.New("floor: bad MAC")
 	errFloorSignature = errors.New("floor: bad signed prekey signature")
 	errFloorCounter   = errors.New("floor: counter out of range")
+	errFloorLowOrder  = errors.New("floor: low-order public key")
 )
 
 // x3dhF is X3DH's F: 32 0xFF bytes before the DH outputs.
@@ -118,6 +125,45 @@ func floorKDFRK(root *[32]byte, dh []byte) (newRoot, chain [32]byte) {
 	copy(newRoot[:], okm[:32])
 	copy(chain[:], okm[32:])
 	return newRoot, chain
+}
+
+// floorKey is an X25519 key pair held as bytes: the clamped private key
+// and its public key (u-coordinate), each computed once.
+type floorKey struct{ priv, pub [32]byte }
+
+// newFloorKey generates a key pair: 32 random bytes, clamped (RFC 7748
+// §5), and the public key from them. crypto/rand.Read does not fail.
+func newFloorKey() floorKey {
+	var priv [32]byte
+	rand.Read(priv[:])
+	return floorKeyFrom(&priv)
+}
+
+// floorKeyFrom is the key pair of the private key priv (clamped): its
+// public key is the clamped scalar times the base point, computed on the
+// Edwards curve with edwards25519's fixed-base tables and mapped to the
+// Montgomery u-coordinate, the same point as X25519(priv, 9).
+func floorKeyFrom(priv *[32]byte) (k floorKey) {
+	k.priv = *priv
+	k.priv[0] &= 248
+	k.priv[31] &= 127
+	k.priv[31] |= 64
+	s, err := new(edwards25519.Scalar).SetBytesWithClamping(k.priv[:])
+	if err != nil {
+		panic(err) // only for a length other than 32
+	}
+	copy(k.pub[:], new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery())
+	return k
+}
+
+// dh is X25519(our private key, their public key), CIRCL's: one scalar
+// multiplication. Like crypto/ecdh's ECDH it refuses a low-order public
+// key, whose output is all zeros (RFC 7748 §6.1).
+func (k *floorKey) dh(their *[32]byte) (out [32]byte, err error) {
+	if !x25519.Shared((*x25519.Key)(&out), (*x25519.Key)(&k.priv), (*x25519.Key)(their)) {
+		return out, errFloorLowOrder
+	}
+	return out, nil
 }
 
 // floorMAC is the message MAC: HMAC(mac key, sender identity || receiver
@@ -190,7 +236,7 @@ type floorParty struct {
 	local, remote [33]byte // serialized identity keys, bound into every MAC
 	root          [32]byte
 
-	sendKey *ecdh.PrivateKey
+	sendKey floorKey
 	sendPub [32]byte
 	sendCK  [32]byte
 	sendN   uint32
@@ -350,27 +396,19 @@ func (p *floorParty) decrypt(m []byte) ([]byte, error) {
 // DH(our ratchet key, theirs), a fresh ratchet key pair, a sending chain
 // from DH(the new key, theirs).
 func (p *floorParty) dhRatchet(their *[32]byte) error {
-	pub, err := ecdh.X25519().NewPublicKey(their[:])
+	dh, err := p.sendKey.dh(their)
 	if err != nil {
 		return err
 	}
-	dh, err := p.sendKey.ECDH(pub)
-	if err != nil {
+	p.root, p.recvCK = floorKDFRK(&p.root, dh[:])
+	next := newFloorKey()
+	if dh, err = next.dh(their); err != nil {
 		return err
 	}
-	p.root, p.recvCK = floorKDFRK(&p.root, dh)
-	next, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	if dh, err = next.ECDH(pub); err != nil {
-		return err
-	}
-	p.root, p.sendCK = floorKDFRK(&p.root, dh)
+	p.root, p.sendCK = floorKDFRK(&p.root, dh[:])
 	p.hasRecv, p.recvPub, p.recvN, p.nSkipped = true, *their, 0, 0
 	p.prevN, p.sendN = p.sendN, 0
-	p.sendKey = next
-	copy(p.sendPub[:], next.PublicKey().Bytes())
+	p.sendKey, p.sendPub = next, next.pub
 	return nil
 }
 

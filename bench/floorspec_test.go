@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
 	"testing"
@@ -15,7 +16,8 @@ import (
 )
 
 // TestFloorIsTheProtocol checks that the floor computes the protocol's
-// values and not something cheaper: its KDFs (X3DH's and PQXDH's included)
+// values and not something cheaper: its X25519 key generation and
+// agreement equal crypto/ecdh's, its KDFs (X3DH's and PQXDH's included)
 // equal blindpost's spec functions, its XEdDSA verify accepts exactly the right signature, and its
 // messages are libsignal messages that blindpost's parser and ratchet.Open
 // accept.
@@ -23,6 +25,32 @@ func TestFloorIsTheProtocol(t *testing.T) {
 	var k1, k2 [32]byte
 	rand.Read(k1[:])
 	rand.Read(k2[:])
+
+	// The floor's X25519 (edwards25519 key generation, CIRCL agreement)
+	// against the standard library's, which the identity package's tests
+	// pin to RFC 7748.
+	for range 16 {
+		a, b := newFloorKey(), newFloorKey()
+		sa, err1 := ecdh.X25519().NewPrivateKey(a.priv[:])
+		sb, err2 := ecdh.X25519().NewPrivateKey(b.priv[:])
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(a.pub[:], sa.PublicKey().Bytes()) {
+			t.Fatal("floor key generation differs from crypto/ecdh")
+		}
+		dh, err := a.dh(&b.pub)
+		want, err2 := sa.ECDH(sb.PublicKey())
+		if err != nil || err2 != nil || !bytes.Equal(dh[:], want) {
+			t.Fatalf("floor X25519 differs from crypto/ecdh: %v %v", err, err2)
+		}
+	}
+	kp := newFloorKey()
+	for _, u := range [][32]byte{{}, {1}} { // u = 0 (order 2), u = 1 (order 4)
+		if _, err := kp.dh(&u); err == nil {
+			t.Errorf("floor X25519 accepts the low-order point %x", u)
+		}
+	}
 
 	seed, next := floorKDFCK(&k1)
 	wantNext, wantSeed := ratchet.KDFCK(ratchet.ChainKey{Key: k1})

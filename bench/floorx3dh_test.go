@@ -5,10 +5,8 @@ package bench
 // floor_test.go.
 
 import (
-	"crypto/ecdh"
 	"crypto/mlkem"
 	"crypto/rand"
-	"errors"
 	"testing"
 
 	"github.com/cloudflare/circl/kem/kyber/kyber1024"
@@ -19,7 +17,7 @@ import (
 
 // floorBob holds Bob's private keys as his store would: parsed once.
 type floorBob struct {
-	ik, spk, opk *ecdh.PrivateKey
+	ik, spk, opk floorKey
 	identity     [33]byte
 	spkID, opkID uint32
 	// kyber is the Kyber prekey's private key, unpacked once (CIRCL
@@ -55,7 +53,7 @@ type floorBundle struct {
 
 // floorAlice is Alice's identity, parsed once.
 type floorAlice struct {
-	ik       *ecdh.PrivateKey
+	ik       floorKey
 	identity [33]byte
 	regID    uint32
 }
@@ -66,10 +64,12 @@ func serialized(pub []byte) (s [33]byte) {
 	return s
 }
 
-func ecdhKey(tb testing.TB, kp identity.KeyPair) *ecdh.PrivateKey {
-	k, err := ecdh.X25519().NewPrivateKey(kp.Private[:])
-	if err != nil {
-		tb.Fatal(err)
+// parsedKey is blindpost's key pair as the floor holds it, the public key
+// computed from the private one.
+func parsedKey(tb testing.TB, kp identity.KeyPair) floorKey {
+	k := floorKeyFrom((*[32]byte)(&kp.Private))
+	if k.pub != [32]byte(kp.Public) {
+		tb.Fatal("floor: public key differs from blindpost's")
 	}
 	return k
 }
@@ -79,11 +79,8 @@ func ecdhKey(tb testing.TB, kp identity.KeyPair) *ecdh.PrivateKey {
 // the keys and XEdDSA signatures (untimed).
 func newFloorParties(tb testing.TB, pq bool) (*floorAlice, *floorBob, *floorBundle) {
 	tb.Helper()
-	aik, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a := &floorAlice{ik: aik, identity: serialized(aik.PublicKey().Bytes()), regID: 1234}
+	aik := newFloorKey()
+	a := &floorAlice{ik: aik, identity: serialized(aik.pub[:]), regID: 1234}
 	b, bundle := newFloorBob(tb, newBobKeys(tb, pq))
 	return a, b, bundle
 }
@@ -125,7 +122,7 @@ func newBobKeys(tb testing.TB, pq bool) bobKeys {
 func newFloorBob(tb testing.TB, k bobKeys) (*floorBob, *floorBundle) {
 	tb.Helper()
 	b := &floorBob{
-		ik: ecdhKey(tb, k.identity.KeyPair), spk: ecdhKey(tb, k.signed.KeyPair), opk: ecdhKey(tb, k.oneTime.KeyPair),
+		ik: parsedKey(tb, k.identity.KeyPair), spk: parsedKey(tb, k.signed.KeyPair), opk: parsedKey(tb, k.oneTime.KeyPair),
 		identity: serialized(k.identity.Public[:]), spkID: k.signed.ID, opkID: k.oneTime.ID,
 	}
 	bundle := &floorBundle{
@@ -143,8 +140,8 @@ func newFloorBob(tb testing.TB, k bobKeys) (*floorBob, *floorBundle) {
 
 // dhPair is one X3DH agreement: our private key, their public key.
 type dhPair struct {
-	priv *ecdh.PrivateKey
-	pub  *ecdh.PublicKey
+	priv *floorKey
+	pub  *[32]byte
 }
 
 // x3dhAgree is F || DH1 || ... || DH4 through X3DH's KDF (64 bytes), or,
@@ -155,11 +152,11 @@ func x3dhAgree(pairs [4]dhPair, ss []byte) (root, chain [32]byte, err error) {
 	var km [32 * 6]byte
 	copy(km[:], x3dhF[:])
 	for i, p := range pairs {
-		dh, err := p.priv.ECDH(p.pub)
+		dh, err := p.priv.dh(p.pub)
 		if err != nil {
 			return root, chain, err
 		}
-		copy(km[32*(i+1):], dh)
+		copy(km[32*(i+1):], dh[:])
 	}
 	var okm [96]byte
 	if ss == nil {
@@ -182,21 +179,8 @@ func (a *floorAlice) initiate(b *floorBundle) (*floorParty, error) {
 	if b.kyber != nil && !floorXEdDSAVerify(b.identity[1:], b.kyber, b.kyberSig[:]) {
 		return nil, errFloorSignature
 	}
-	x := ecdh.X25519()
-	base, err := x.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	ratchetKey, err := x.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	ik, err1 := x.NewPublicKey(b.identity[1:])
-	spk, err2 := x.NewPublicKey(b.spk[1:])
-	opk, err3 := x.NewPublicKey(b.opk[1:])
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, err
-	}
+	base, ratchetKey := newFloorKey(), newFloorKey()
+	ik, spk, opk := (*[32]byte)(b.identity[1:]), (*[32]byte)(b.spk[1:]), (*[32]byte)(b.opk[1:])
 	var ct, ss []byte
 	if b.kyber != nil {
 		var pk kyber1024.PublicKey
@@ -209,20 +193,18 @@ func (a *floorAlice) initiate(b *floorBundle) (*floorParty, error) {
 		ct[0] = keyTypeKyber1024
 		pk.EncapsulateTo(ct[1:], ss, seed[:])
 	}
-	root, chain, err := x3dhAgree([4]dhPair{{a.ik, spk}, {base, ik}, {base, spk}, {base, opk}}, ss)
+	root, chain, err := x3dhAgree([4]dhPair{{&a.ik, spk}, {&base, ik}, {&base, spk}, {&base, opk}}, ss)
 	if err != nil {
 		return nil, err
 	}
-	dh, err := ratchetKey.ECDH(spk)
+	dh, err := ratchetKey.dh(spk)
 	if err != nil {
 		return nil, err
 	}
-	p := &floorParty{version: versionX3DH, local: a.identity, remote: b.identity, sendKey: ratchetKey, hasRecv: true, recvCK: chain}
-	p.root, p.sendCK = floorKDFRK(&root, dh)
-	copy(p.recvPub[:], b.spk[1:])
-	copy(p.sendPub[:], ratchetKey.PublicKey().Bytes())
-	p.pending = &floorPending{opkID: b.opkID, spkID: b.spkID, regID: a.regID}
-	copy(p.pending.base[:], base.PublicKey().Bytes())
+	p := &floorParty{version: versionX3DH, local: a.identity, remote: b.identity, sendKey: ratchetKey, sendPub: ratchetKey.pub,
+		hasRecv: true, recvPub: *spk, recvCK: chain}
+	p.root, p.sendCK = floorKDFRK(&root, dh[:])
+	p.pending = &floorPending{opkID: b.opkID, spkID: b.spkID, regID: a.regID, base: base.pub}
 	if b.kyber != nil {
 		p.version = versionPQXDH
 		p.pending.kyberID, p.pending.kyberCT = b.kyberID, ct
@@ -259,18 +241,13 @@ func (b *floorBob) respond(m []byte) (*floorParty, []byte, error) {
 		ss = make([]byte, kyber1024.SharedKeySize)
 		b.kyber.DecapsulateTo(ss, ct[1:])
 	}
-	x := ecdh.X25519()
-	base, err1 := x.NewPublicKey(baseKey[1:])
-	ik, err2 := x.NewPublicKey(ikey[1:])
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, nil, err
-	}
-	root, chain, err := x3dhAgree([4]dhPair{{b.spk, ik}, {b.ik, base}, {b.spk, base}, {b.opk, base}}, ss)
+	base, ik := (*[32]byte)(baseKey[1:]), (*[32]byte)(ikey[1:])
+	root, chain, err := x3dhAgree([4]dhPair{{&b.spk, ik}, {&b.ik, base}, {&b.spk, base}, {&b.opk, base}}, ss)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &floorParty{version: b.version(), local: b.identity, remote: [33]byte(ikey), root: root, sendKey: b.spk, sendCK: chain}
-	copy(p.sendPub[:], b.spk.PublicKey().Bytes())
+	p := &floorParty{version: b.version(), local: b.identity, remote: [33]byte(ikey), root: root,
+		sendKey: b.spk, sendPub: b.spk.pub, sendCK: chain}
 	return p, inner, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"filippo.io/edwards25519"
 	"github.com/cloudflare/circl/kem/kyber/kyber1024"
 
 	"github.com/blindpost/blindpost/identity"
@@ -19,9 +18,39 @@ import (
 
 // BenchmarkPrimitives measures, one by one, the primitives the floor is
 // made of, and the costlier ways blindpost and go.mau.fi/libsignal reach
-// them (docs/performance.md explains the rows with these numbers). It is
-// not part of the comparison table.
+// them (docs/performance.md explains the rows with these numbers). Names
+// ending in _floor are the implementations the floor uses; those ending in
+// _crypto_ecdh are the standard library's X25519, which the floor does not
+// use. It is not part of the comparison table.
 func BenchmarkPrimitives(b *testing.B) {
+	var key [32]byte
+	rand.Read(key[:])
+
+	// X25519 as the floor does it, with the implementations blindpost
+	// uses: CIRCL's agreement, edwards25519's fixed-base key generation.
+	fpriv, fpeer := newFloorKey(), newFloorKey()
+	b.Run("X25519_agreement_CIRCL_floor", func(b *testing.B) {
+		// (*floorKey).dh: circl/dh/x25519.Shared on the private key's
+		// bytes, one scalar multiplication (as identity.PrivateKey.DH, which
+		// also checks that the key is canonical).
+		for b.Loop() {
+			if _, err := fpriv.dh(&fpeer.pub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("X25519_keygen_edwards25519_floor", func(b *testing.B) {
+		// newFloorKey: 32 bytes from crypto/rand, clamped, and the public
+		// key from a fixed-base Edwards multiplication (precomputed
+		// tables) mapped to the Montgomery u-coordinate (as identity's
+		// key generation).
+		for b.Loop() {
+			_ = newFloorKey()
+		}
+	})
+
+	// X25519 through crypto/ecdh, which the floor does not use: what
+	// other code pays.
 	x := ecdh.X25519()
 	priv, err := x.GenerateKey(rand.Reader)
 	if err != nil {
@@ -31,27 +60,24 @@ func BenchmarkPrimitives(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var key [32]byte
-	rand.Read(key[:])
-
-	b.Run("X25519_agreement", func(b *testing.B) {
+	b.Run("X25519_agreement_crypto_ecdh", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := priv.ECDH(peer.PublicKey()); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("X25519_keygen", func(b *testing.B) {
+	b.Run("X25519_keygen_crypto_ecdh", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := x.GenerateKey(rand.Reader); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("X25519_agreement_from_bytes", func(b *testing.B) {
-		// What identity.PrivateKey.DH and x/crypto's curve25519.X25519 do:
-		// crypto/ecdh.NewPrivateKey computes the public key, a second
-		// scalar multiplication.
+	b.Run("X25519_agreement_from_bytes_crypto_ecdh", func(b *testing.B) {
+		// What x/crypto's curve25519.X25519 and ScalarMult (so
+		// go.mau.fi/libsignal's agreements) do: crypto/ecdh.NewPrivateKey
+		// computes the public key, a second scalar multiplication.
 		for b.Loop() {
 			k, err := x.NewPrivateKey(priv.Bytes())
 			if err != nil {
@@ -60,17 +86,6 @@ func BenchmarkPrimitives(b *testing.B) {
 			if _, err := k.ECDH(peer.PublicKey()); err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
-	b.Run("edwards25519_fixed_base_keygen", func(b *testing.B) {
-		// The same public key as X25519_keygen, from a fixed-base Edwards
-		// multiplication (precomputed tables) and the birational map.
-		for b.Loop() {
-			s, err := new(edwards25519.Scalar).SetBytesWithClamping(key[:])
-			if err != nil {
-				b.Fatal(err)
-			}
-			_ = new(edwards25519.Point).ScalarBaseMult(s).BytesMontgomery()
 		}
 	})
 	_, _, bundle := newFloorParties(b, false)
