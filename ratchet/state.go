@@ -184,7 +184,7 @@ func (s State) Decrypt(m *wire.SignalMessage, rand io.Reader) (State, []byte, er
 	if err != nil {
 		return s, nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	next, err := s.commit(p, rand)
+	next, err := s.commit(&p, rand)
 	if err != nil {
 		return s, nil, err
 	}
@@ -203,14 +203,14 @@ type decryptPlan struct {
 }
 
 // plan derives the message keys without changing anything.
-func (s *State) plan(m *wire.SignalMessage) (*decryptPlan, error) {
-	p := &decryptPlan{chainIndex: s.receiverIndex(m.RatchetKey), usedSkip: -1}
+func (s *State) plan(m *wire.SignalMessage) (decryptPlan, error) {
+	p := decryptPlan{chainIndex: s.receiverIndex(m.RatchetKey), usedSkip: -1}
 	if p.chainIndex >= 0 {
 		p.chain = s.Receivers[p.chainIndex]
 	} else {
 		dh, err := s.Sender.RatchetKey.DH(m.RatchetKey)
 		if err != nil {
-			return nil, fmt.Errorf("%w: ratchet key: %w", ErrInvalidMessage, err)
+			return decryptPlan{}, fmt.Errorf("%w: ratchet key: %w", ErrInvalidMessage, err)
 		}
 		var ck ChainKey
 		p.newRoot, ck = KDFRK(s.Root, dh)
@@ -221,13 +221,13 @@ func (s *State) plan(m *wire.SignalMessage) (*decryptPlan, error) {
 	if m.Counter < p.chain.Chain.Index {
 		p.usedSkip = slices.IndexFunc(p.chain.Skipped, func(k SkippedKey) bool { return k.Index == m.Counter })
 		if p.usedSkip < 0 {
-			return nil, fmt.Errorf("%w: counter %d, chain at %d", ErrDuplicate, m.Counter, p.chain.Chain.Index)
+			return decryptPlan{}, fmt.Errorf("%w: counter %d, chain at %d", ErrDuplicate, m.Counter, p.chain.Chain.Index)
 		}
 		p.seed = p.chain.Skipped[p.usedSkip].Seed
 		return p, nil
 	}
 	if jump := m.Counter - p.chain.Chain.Index; jump > MaxForwardJumps {
-		return nil, fmt.Errorf("%w: counter %d is %d ahead of the chain (limit %d)", ErrInvalidMessage, m.Counter, jump, MaxForwardJumps)
+		return decryptPlan{}, fmt.Errorf("%w: counter %d is %d ahead of the chain (limit %d)", ErrInvalidMessage, m.Counter, jump, MaxForwardJumps)
 	}
 	ck := p.chain.Chain
 	var seed MessageSeed
