@@ -92,13 +92,13 @@ func (b *braid) startSending(data []byte) {
 
 // nextChunk returns the next chunk of the data being sent.
 func (b *braid) nextChunk() (uint16, [ChunkSize]byte, error) {
-	enc, err := erasure.NewEncoder(b.sending)
+	idx := uint16(b.sendingNext)
+	c, err := erasure.ChunkOf(b.sending, idx)
 	if err != nil {
 		return 0, [ChunkSize]byte{}, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	idx := uint16(b.sendingNext)
 	b.sendingNext++
-	return idx, enc.Chunk(idx), nil
+	return idx, c, nil
 }
 
 // epochKey is an epoch's secret, produced once per epoch on each side,

@@ -25,8 +25,11 @@ type keptKey struct {
 // half is one direction of one epoch's chain.
 type half struct {
 	counter uint32
-	next    []byte // 32 bytes; nil once the epoch no longer sends
-	kept    []keptKey
+	next    [32]byte // the chain key, when hasNext
+	hasNext bool     // false once the epoch no longer sends
+	// kept may be shared with copies of the chain: recvKey clones it
+	// before changing it.
+	kept []keptKey
 }
 
 type link struct{ send, recv half }
@@ -43,25 +46,18 @@ type chain struct {
 	maxOOO       uint32
 }
 
-func (c *chain) clone() *chain {
-	n := *c
-	n.links = make([]link, len(c.links))
-	for i, l := range c.links {
-		n.links[i] = link{send: l.send.clone(), recv: l.recv.clone()}
-	}
-	return &n
-}
-
-func (h half) clone() half {
-	h.kept = slices.Clone(h.kept)
-	return h
+// cloneInto makes n a copy of c that Send and Recv may change: its links
+// are copied (into room when they fit), their kept keys shared.
+func (c *chain) cloneInto(n *chain, room []link) {
+	*n = *c
+	n.links = append(room[:0], c.links...)
 }
 
 // linkFrom makes an epoch's link from its two chain keys: this side sends
 // on its own direction's chain and receives on the other.
 func (c *chain) linkFrom(aToB, bToA [32]byte) link {
-	ab := half{next: aToB[:]}
-	ba := half{next: bToA[:]}
+	ab := half{next: aToB, hasNext: true}
+	ba := half{next: bToA, hasNext: true}
 	if c.dir == AToB {
 		return link{send: ab, recv: ba}
 	}
@@ -123,11 +119,13 @@ func (c *chain) sendKey(ep uint64) (uint32, []byte, error) {
 			i -= drop
 		}
 		for j := range i {
-			c.links[j].send.next = nil
+			h := &c.links[j].send
+			clear(h.next[:])
+			h.hasNext = false
 		}
 	}
 	h := &c.links[i].send
-	if len(h.next) != 32 {
+	if !h.hasNext {
 		return 0, nil, fmt.Errorf("%w: no sending chain for epoch %d", ErrState, ep)
 	}
 	if h.counter == ^uint32(0) {
@@ -144,15 +142,17 @@ func (c *chain) recvKey(ep uint64, index uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.links[i].recv.key(index, c.maxJump, c.maxOOO)
+	h := &c.links[i].recv
+	h.kept = slices.Clone(h.kept)
+	return h.key(index, c.maxJump, c.maxOOO)
 }
 
 // step advances the chain by one (KDFChainNext with counter+1) and
 // returns the new counter and its key.
 func (h *half) step() (uint32, [32]byte) {
 	h.counter++
-	next, key := KDFChainNext([32]byte(h.next), h.counter)
-	h.next = next[:]
+	var key [32]byte
+	h.next, key = KDFChainNext(h.next, h.counter)
 	return h.counter, key
 }
 
@@ -176,7 +176,7 @@ func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 	if at-h.counter > maxJump {
 		return nil, fmt.Errorf("%w: SPQR index %d is %d ahead", ErrInvalidMessage, at, at-h.counter)
 	}
-	if len(h.next) != 32 {
+	if !h.hasNext {
 		return nil, fmt.Errorf("%w: no receiving chain", ErrState)
 	}
 	if uint64(at) > uint64(h.counter)+uint64(maxOOO) {

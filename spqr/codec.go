@@ -29,8 +29,9 @@ func (s State) Marshal() ([]byte, error) {
 			Direction: spqrpb.Direction(c.dir), CurrentEpoch: c.currentEpoch, SendEpoch: c.sendEpoch,
 			NextRoot: c.nextRoot[:], MaxJump: c.maxJump, MaxOooKeys: c.maxOOO,
 		}
-		for _, l := range c.links {
-			pc.Links = append(pc.Links, &spqrpb.Link{Send: marshalHalf(l.send), Recv: marshalHalf(l.recv)})
+		for i := range c.links {
+			l := &c.links[i]
+			pc.Links = append(pc.Links, &spqrpb.Link{Send: marshalHalf(&l.send), Recv: marshalHalf(&l.recv)})
 		}
 		pb.Chain = pc
 	}
@@ -51,13 +52,17 @@ func (s State) Marshal() ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(pb)
 }
 
-func marshalHalf(h half) *spqrpb.Half {
+func marshalHalf(h *half) *spqrpb.Half {
 	kept := make([]byte, 0, len(h.kept)*36)
 	for _, k := range h.kept {
 		kept = binary.BigEndian.AppendUint32(kept, k.index)
 		kept = append(kept, k.key[:]...)
 	}
-	return &spqrpb.Half{Counter: h.counter, Next: h.next, Kept: kept}
+	var next []byte
+	if h.hasNext {
+		next = h.next[:]
+	}
+	return &spqrpb.Half{Counter: h.counter, Next: next, Kept: kept}
 }
 
 // Unmarshal decodes a state written by Marshal, checking that every field
@@ -185,7 +190,7 @@ func halfFromProto(h *spqrpb.Half, maxKept int) (half, error) {
 	}
 	out := half{counter: h.Counter}
 	if len(h.Next) == 32 {
-		out.next = h.Next
+		out.next, out.hasNext = [32]byte(h.Next), true
 	}
 	seen := make(map[uint32]bool, len(h.Kept)/36)
 	for r := h.Kept; len(r) > 0; r = r[36:] {

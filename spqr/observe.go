@@ -213,7 +213,9 @@ func KDFEpochSecret(epoch uint64, kemSecret [32]byte) [32]byte {
 //	            info = "Signal PQ Ratchet V1 Chain  Start") -> 96 bytes
 //	= next root || A-to-B chain key || B-to-A chain key
 func KDFChainStart(authKey [32]byte) (root, aToB, bToA [32]byte) {
-	return split96(kdf(zeroSalt, authKey[:], labelChainStart, 96))
+	var gen [96]byte
+	kdf(gen[:], zeroSalt[:], authKey[:], []byte(labelChainStart))
+	return split96(&gen)
 }
 
 // KDFChainAddEpoch is the SPQR chain of a new epoch, from the previous
@@ -223,7 +225,9 @@ func KDFChainStart(authKey [32]byte) (root, aToB, bToA [32]byte) {
 //	            info = "Signal PQ Ratchet V1 Chain Add Epoch") -> 96 bytes
 //	= next root || A-to-B chain key || B-to-A chain key
 func KDFChainAddEpoch(root, secret [32]byte) (nextRoot, aToB, bToA [32]byte) {
-	return split96(kdf(root[:], secret[:], labelChainAdd, 96))
+	var gen [96]byte
+	kdf(gen[:], root[:], secret[:], []byte(labelChainAdd))
+	return split96(&gen)
 }
 
 // KDFChainNext is one step of a sending or receiving SPQR chain: the key
@@ -235,11 +239,16 @@ func KDFChainAddEpoch(root, secret [32]byte) (nextRoot, aToB, bToA [32]byte) {
 //
 // The message key is the salt of the Double Ratchet's message keys.
 func KDFChainNext(chainKey [32]byte, counter uint32) (next, key [32]byte) {
-	info := binary.BigEndian.AppendUint32(nil, counter)
-	gen := kdf(zeroSalt, chainKey[:], string(info)+labelChainNext, 64)
-	return [32]byte(gen[:32]), [32]byte(gen[32:])
+	var info [maxInfo]byte
+	var gen [64]byte
+	kdf(gen[:], zeroSalt[:], chainKey[:], append(binary.BigEndian.AppendUint32(info[:0], counter), labelChainNext...))
+	next, key = [32]byte(gen[:32]), [32]byte(gen[32:])
+	clear(gen[:])
+	return next, key
 }
 
-func split96(gen []byte) (a, b, c [32]byte) {
-	return [32]byte(gen[:32]), [32]byte(gen[32:64]), [32]byte(gen[64:96])
+func split96(gen *[96]byte) (a, b, c [32]byte) {
+	a, b, c = [32]byte(gen[:32]), [32]byte(gen[32:64]), [32]byte(gen[64:96])
+	clear(gen[:])
+	return a, b, c
 }

@@ -66,8 +66,10 @@ type State struct {
 }
 
 type live struct {
-	negotiation *negotiation // until the first message from the peer
-	chain       *chain       // nil while negotiating with MinVersion V0
+	// negotiation is set until the first message from the peer. It is
+	// never changed once built, so copies of a live share it.
+	negotiation *negotiation
+	chain       *chain // nil while negotiating with MinVersion V0
 	braid       braid
 }
 
@@ -112,16 +114,28 @@ func (s State) Epoch() uint64 {
 	return s.braid.epoch
 }
 
+// liveCopy is what clone allocates for a state with a chain: the copy,
+// its chain and room for the chain's links, in one object. A chain
+// usually holds one to three links (the epoch kept before the sending
+// epoch, the sending epoch, and one ahead of it); more are copied to a
+// slice of their own.
+type liveCopy struct {
+	live  live
+	chain chain
+	links [epochsKeptBeforeSend + 2]link
+}
+
+// clone returns a copy of s that Send and Recv may change: the live part
+// and the chain are copied, the rest (see braid and chain) is shared.
 func (s State) clone() State {
-	l := *s.live
-	if l.negotiation != nil {
-		n := *l.negotiation
-		l.negotiation = &n
+	if s.chain == nil {
+		l := *s.live
+		return State{&l}
 	}
-	if l.chain != nil {
-		l.chain = l.chain.clone()
-	}
-	return State{&l}
+	c := &liveCopy{live: *s.live}
+	s.chain.cloneInto(&c.chain, c.links[:])
+	c.live.chain = &c.chain
+	return State{&c.live}
 }
 
 func (n *negotiation) newChain() *chain {

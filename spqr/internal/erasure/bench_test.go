@@ -57,3 +57,14 @@ func BenchmarkDecodeParity1152(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkChunkOfParity1152(b *testing.B) {
+	msg := randomMessage(rand.New(rand.NewPCG(1, 1)), 1152)
+	b.ReportAllocs()
+	b.SetBytes(ChunkSize)
+	for b.Loop() {
+		if _, err := ChunkOf(msg, 60000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

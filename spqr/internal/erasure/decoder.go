@@ -124,11 +124,30 @@ func (d *Decoder) decodePoly(msg []byte, p int, w *weightCache) {
 	}
 }
 
-// Clone returns an independent copy of d.
+// Clone returns an independent copy of d. The copy's points share one new
+// array, with room after each polynomial's points for one more, so that
+// the copy costs two allocations and an Add to it none. Each polynomial's
+// slice is capped at its room: an Add beyond it reallocates that slice
+// rather than overwrite the next one's points.
 func (d *Decoder) Clone() *Decoder {
 	c := &Decoder{size: d.size}
+	total := 0
 	for p := range polys {
-		c.pts[p] = slices.Clone(d.pts[p])
+		if d.pts[p] != nil {
+			total += len(d.pts[p]) + 1
+		}
+	}
+	if total == 0 {
+		return c
+	}
+	buf := make([]point, total)
+	for p := range polys {
+		if d.pts[p] == nil {
+			continue
+		}
+		n := copy(buf, d.pts[p])
+		c.pts[p] = buf[: n : n+1]
+		buf = buf[n+1:]
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package erasure
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // Encoder produces the chunks of one message (crate PolyEncoder). It keeps
@@ -18,7 +19,8 @@ type Encoder struct {
 	// the others (long .. 15) have short points.
 	long, short int
 	// logWLong and logWShort are the log barycentric weights of the nodes
-	// 0 .. short and 0 .. short-1.
+	// 0 .. short and 0 .. short-1. They may be shared with other encoders
+	// (encoderWeights) and are only read.
 	logWLong, logWShort []uint16
 }
 
@@ -29,17 +31,59 @@ func NewEncoder(msg []byte) (*Encoder, error) {
 	if err := checkSize(len(msg)); err != nil {
 		return nil, err
 	}
+	e := newEncoder(append([]byte(nil), msg...))
+	return &e, nil
+}
+
+// ChunkOf returns chunk k of msg, as NewEncoder(msg) then Chunk(k) would,
+// but without copying msg, and without allocating once the weights for its
+// length are cached (encoderWeights): for a caller that keeps msg and asks
+// for one chunk at a time.
+func ChunkOf(msg []byte, k uint16) ([ChunkSize]byte, error) {
+	if err := checkSize(len(msg)); err != nil {
+		return [ChunkSize]byte{}, err
+	}
+	e := newEncoder(msg)
+	return e.Chunk(k), nil
+}
+
+// newEncoder returns the encoder of msg, a message of valid size, which it
+// keeps without copying.
+func newEncoder(msg []byte) Encoder {
 	long, short := split(len(msg))
-	e := &Encoder{
-		msg:       append([]byte(nil), msg...),
+	e := Encoder{
+		msg:       msg,
 		long:      long,
 		short:     short,
-		logWShort: consecutiveWeights(short),
+		logWShort: encoderWeights(short),
 	}
 	if long > 0 {
-		e.logWLong = consecutiveWeights(short + 1)
+		e.logWLong = encoderWeights(short + 1)
 	}
-	return e, nil
+	return e
+}
+
+// maxCachedWeights is the largest point count whose weights are kept for
+// reuse (SPQR's largest message, the 1152-byte key vector, has 36 points).
+// The table holds at most 2·(1 + 2 + ... + 256) = 65,792 bytes of weights.
+const maxCachedWeights = 256
+
+// weightTable holds consecutiveWeights(n) for n <= maxCachedWeights,
+// each computed on first use.
+var weightTable [maxCachedWeights + 1]struct {
+	once sync.Once
+	logW []uint16
+}
+
+// encoderWeights returns consecutiveWeights(n). For n <= maxCachedWeights
+// the slice is shared by every caller: it must never be written to.
+func encoderWeights(n int) []uint16 {
+	if n > maxCachedWeights {
+		return consecutiveWeights(n)
+	}
+	t := &weightTable[n]
+	t.once.Do(func() { t.logW = consecutiveWeights(n) })
+	return t.logW
 }
 
 // checkSize checks a message size for the encoder and the decoder.

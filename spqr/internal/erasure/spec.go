@@ -35,7 +35,7 @@
 //	|----------------------------------------|-----------------------------------|
 //	| GF16 add, mul, div                     | XOR, mul, addLog/subLog (gf.go)   |
 //	| PolyEncoder::encode_bytes              | NewEncoder                        |
-//	| PolyEncoder::chunk_at                  | (*Encoder).Chunk                  |
+//	| PolyEncoder::chunk_at                  | (*Encoder).Chunk, ChunkOf         |
 //	| PolyDecoder::new                       | NewDecoder                        |
 //	| PolyDecoder::add_chunk                 | (*Decoder).Add                    |
 //	| PolyDecoder::decoded_message           | (*Decoder).Message                |
