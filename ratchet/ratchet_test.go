@@ -320,3 +320,62 @@ func TestPaddingChecked(t *testing.T) {
 		t.Fatal("17-byte ciphertext accepted")
 	}
 }
+
+// TestSkippedKeysBranch decrypts skipped messages along random branches
+// from shared states: using the oldest, newest or a middle skipped key
+// must never change a state another branch still holds, and every branch
+// must decrypt what is left to it and refuse what it already used.
+func TestSkippedKeysBranch(t *testing.T) {
+	for seed := range uint64(20) {
+		r := seeded(100 + seed)
+		pick := mrand.New(mrand.NewPCG(seed, 1))
+		alice, bob := newPair(t, r)
+		const n = 12
+		var msgs []*wire.SignalMessage
+		for i := range n {
+			var m *wire.SignalMessage
+			alice, m = encryptT(t, alice, fmt.Sprint(i))
+			msgs = append(msgs, m)
+		}
+		bob = decryptT(t, bob, msgs[n-1], r, fmt.Sprint(n-1))
+		type branch struct {
+			st, snapshot State
+			left         []int
+		}
+		all := make([]int, n-1)
+		for i := range all {
+			all[i] = i
+		}
+		branches := []branch{{bob, bob.Clone(), all}}
+		for range 60 {
+			b := branches[pick.IntN(len(branches))]
+			if len(b.left) == 0 {
+				continue
+			}
+			var k int // the oldest, the newest or any remaining skipped key
+			switch pick.IntN(3) {
+			case 0:
+				k = 0
+			case 1:
+				k = len(b.left) - 1
+			default:
+				k = pick.IntN(len(b.left))
+			}
+			next := decryptT(t, b.st, msgs[b.left[k]], r, fmt.Sprint(b.left[k]))
+			if _, _, err := next.Decrypt(msgs[b.left[k]], r); !errors.Is(err, ErrDuplicate) {
+				t.Fatalf("seed %d: a used skipped key decrypted again: %v", seed, err)
+			}
+			left := append(append([]int(nil), b.left[:k]...), b.left[k+1:]...)
+			branches = append(branches, branch{next, next.Clone(), left})
+		}
+		for _, b := range branches {
+			if !reflect.DeepEqual(b.st, b.snapshot) {
+				t.Fatalf("seed %d: a later Decrypt changed a state held by another branch", seed)
+			}
+			st := b.st
+			for _, i := range b.left {
+				st = decryptT(t, st, msgs[i], r, fmt.Sprint(i))
+			}
+		}
+	}
+}

@@ -231,6 +231,9 @@ func (s *State) plan(m *wire.SignalMessage) (decryptPlan, error) {
 	}
 	ck := p.chain.Chain
 	var seed MessageSeed
+	if m.Counter > ck.Index {
+		p.newSkips = make([]SkippedKey, 0, m.Counter-ck.Index)
+	}
 	for ck.Index < m.Counter {
 		idx := ck.Index
 		ck, seed = KDFCK(ck)
@@ -248,7 +251,7 @@ func (s State) commit(p *decryptPlan, rand io.Reader) (State, error) {
 	chain := p.chain
 	switch {
 	case p.usedSkip >= 0:
-		chain.Skipped = slices.Delete(slices.Clone(chain.Skipped), p.usedSkip, p.usedSkip+1)
+		chain.Skipped = withoutSkipped(chain.Skipped, p.usedSkip)
 	case len(p.newSkips) > 0:
 		skipped := slices.Concat(chain.Skipped, p.newSkips)
 		if over := len(skipped) - MaxSkippedKeys; over > 0 {
@@ -288,6 +291,22 @@ func (s State) commit(p *decryptPlan, rand io.Reader) (State, error) {
 	}
 	next.Sender = SenderChain{RatchetKey: ours, Chain: sendChain}
 	return next, nil
+}
+
+// withoutSkipped returns skipped without entry i, sharing no memory that a
+// later append could write into: the oldest or newest entry is dropped by
+// reslicing (capacity cut to the length), any other by a copy.
+func withoutSkipped(skipped []SkippedKey, i int) []SkippedKey {
+	n := len(skipped)
+	switch i {
+	case 0:
+		return skipped[1:n:n]
+	case n - 1:
+		return skipped[: n-1 : n-1]
+	}
+	out := make([]SkippedKey, 0, n-1)
+	out = append(out, skipped[:i]...)
+	return append(out, skipped[i+1:]...)
 }
 
 // receiverIndex finds the receiving chain for a ratchet key, or -1.
