@@ -145,22 +145,7 @@ func TestCanariesNotHeldByTheRelay(t *testing.T) {
 	if _, out := runDemo(t, Options{Mode: Normal, Dir: dir, Script: script}); !strings.Contains(out, "provider could read 0 of 8") {
 		t.Fatalf("unexpected result:\n%s", out)
 	}
-	r, err := store.OpenReadOnly(filepath.Join(dir, "relay"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exports [][]byte
-	for _, name := range []string{"alice", "bob"} {
-		rep, err := warrant.Export(context.Background(), r, name, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var text, js bytes.Buffer
-		rep.WriteText(&text)
-		rep.WriteJSON(&js)
-		exports = append(exports, text.Bytes(), js.Bytes())
-	}
-	r.Close()
+	exports := warrantExports(t, dir)
 	if found := scan(t, []string{filepath.Join(dir, "relay"), filepath.Join(dir, "relay.log")}, exports, cs); len(found) != 0 {
 		t.Fatalf("relay side holds %d of %d canaries: %v", len(found), len(cs), found)
 	}
@@ -205,22 +190,7 @@ func TestKyberPrivateKeysNotHeldByTheRelay(t *testing.T) {
 	if len(private) != 2*messenger.KyberPreKeyBatch+1 {
 		t.Fatalf("found %d kyber private keys in the profiles, want %d (one one-time key used)", len(private), 2*messenger.KyberPreKeyBatch+1)
 	}
-	r, err := store.OpenReadOnly(filepath.Join(dir, "relay"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exports [][]byte
-	for _, name := range []string{"alice", "bob"} {
-		rep, err := warrant.Export(context.Background(), r, name, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var text, js bytes.Buffer
-		rep.WriteText(&text)
-		rep.WriteJSON(&js)
-		exports = append(exports, text.Bytes(), js.Bytes())
-	}
-	r.Close()
+	exports := warrantExports(t, dir)
 	relaySide := []string{filepath.Join(dir, "relay"), filepath.Join(dir, "relay.log")}
 	if found := scan(t, relaySide, exports, private); len(found) != 0 {
 		t.Fatalf("relay side holds %d kyber private keys", len(found))
@@ -246,4 +216,27 @@ func TestEscrowNotReachableFromClients(t *testing.T) {
 		}
 	}
 
+}
+
+// warrantExports returns the warrant exports (text and JSON) for alice and
+// bob from the demo's relay data in dir.
+func warrantExports(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	r, err := store.OpenReadOnly(filepath.Join(dir, "relay"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var exports [][]byte
+	for _, name := range []string{"alice", "bob"} {
+		rep, err := warrant.Export(context.Background(), r, name, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text, js bytes.Buffer
+		rep.WriteText(&text)
+		rep.WriteJSON(&js)
+		exports = append(exports, text.Bytes(), js.Bytes())
+	}
+	return exports
 }

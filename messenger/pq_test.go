@@ -1,10 +1,8 @@
 package messenger
 
 import (
-	"compress/gzip"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/identity"
+	"github.com/blindpost/blindpost/internal/testvec"
 	"github.com/blindpost/blindpost/profile"
 	"github.com/blindpost/blindpost/relay"
 	"github.com/blindpost/blindpost/relay/client"
@@ -286,21 +285,8 @@ func TestKyberLastResortAfterPoolEmpty(t *testing.T) {
 // (profile/testdata/README.md).
 func openOld(t *testing.T, name string, pass []byte) *profile.Profile {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "profile", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "profile.db")
-	if err := os.WriteFile(path, db, 0o600); err != nil {
+	if err := os.WriteFile(path, testvec.Gunzip(t, filepath.Join("..", "profile", "testdata", name)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p, err := profile.Open(path, pass)

@@ -175,18 +175,7 @@ func (p *Profile) KyberPreKey(id uint32) (kem.PreKey, bool, error) {
 // LatestKyberLastResort returns the newest last-resort Kyber prekey, or
 // ok = false.
 func (p *Profile) LatestKyberLastResort() (kem.PreKey, bool, error) {
-	var k kem.PreKey
-	found := false
-	err := p.db.View(func(tx *bolt.Tx) error {
-		best, ok, err := newest[kyberRecord](p, tx, bucketKyberLastResort)
-		if err != nil || !ok {
-			return err
-		}
-		found = true
-		k, err = best.preKey()
-		return err
-	})
-	return k, found, err
+	return latest(p, bucketKyberLastResort, kyberRecord.preKey)
 }
 
 // PruneKyberLastResort deletes the last-resort Kyber prekeys that a newer

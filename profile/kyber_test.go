@@ -2,12 +2,10 @@ package profile
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/blindpost/blindpost/internal/testvec"
 	"github.com/blindpost/blindpost/kem"
 	"github.com/blindpost/blindpost/session"
 	"github.com/blindpost/blindpost/spqr"
@@ -182,21 +181,8 @@ func TestKyberPrivateKeysSealed(t *testing.T) {
 // and opens it.
 func openGzipped(t *testing.T, name string, pass []byte) (*Profile, string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "profile.db")
-	if err := os.WriteFile(path, db, 0o600); err != nil {
+	if err := os.WriteFile(path, testvec.Gunzip(t, filepath.Join("testdata", name)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p, err := Open(path, pass)

@@ -22,23 +22,31 @@ type preKeyRecord struct {
 
 func (r preKeyRecord) order() (int64, uint32) { return r.Created, r.ID }
 
-// newest returns the record of bucket created last (the highest id among
-// equals), or ok = false when the bucket is empty.
-func newest[R interface{ order() (int64, uint32) }](p *Profile, tx *bolt.Tx, bucket []byte) (R, bool, error) {
-	var best R
+// latest returns the record of bucket created last (the highest id among
+// equals), converted by conv, or ok = false when the bucket is empty.
+func latest[R interface{ order() (int64, uint32) }, K any](p *Profile, bucket []byte, conv func(R) (K, error)) (K, bool, error) {
+	var k K
 	found := false
-	err := tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
-		var r R
-		if _, err := p.get(tx, bucket, k, &r); err != nil {
+	err := p.db.View(func(tx *bolt.Tx) error {
+		var best R
+		err := tx.Bucket(bucket).ForEach(func(key, _ []byte) error {
+			var r R
+			if _, err := p.get(tx, bucket, key, &r); err != nil {
+				return err
+			}
+			bc, bid := best.order()
+			if c, id := r.order(); !found || c > bc || (c == bc && id > bid) {
+				best, found = r, true
+			}
+			return nil
+		})
+		if err != nil || !found {
 			return err
 		}
-		bc, bid := best.order()
-		if c, id := r.order(); !found || c > bc || (c == bc && id > bid) {
-			best, found = r, true
-		}
-		return nil
+		k, err = conv(best)
+		return err
 	})
-	return best, found, err
+	return k, found, err
 }
 
 func (r preKeyRecord) keyPair() (identity.KeyPair, error) {
@@ -72,18 +80,7 @@ func (p *Profile) NewSignedPreKey(rand io.Reader, now time.Time) (identity.Signe
 
 // LatestSignedPreKey returns the newest signed prekey, or ok = false.
 func (p *Profile) LatestSignedPreKey() (identity.SignedPreKey, bool, error) {
-	var spk identity.SignedPreKey
-	found := false
-	err := p.db.View(func(tx *bolt.Tx) error {
-		best, ok, err := newest[preKeyRecord](p, tx, bucketSigned)
-		if err != nil || !ok {
-			return err
-		}
-		found = true
-		spk, err = signedFromRecord(best)
-		return err
-	})
-	return spk, found, err
+	return latest(p, bucketSigned, signedFromRecord)
 }
 
 func signedFromRecord(r preKeyRecord) (identity.SignedPreKey, error) {

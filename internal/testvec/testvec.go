@@ -6,7 +6,9 @@ package testvec
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/hex"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -91,4 +93,24 @@ func Decode(t testing.TB, s string) []byte {
 		t.Fatalf("bad hex %q: %v", s, err)
 	}
 	return b
+}
+
+// Gunzip returns the decompressed contents of the gzipped file at path
+// (a fixture kept compressed in testdata/), failing the test on any error.
+func Gunzip(t testing.TB, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
