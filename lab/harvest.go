@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/ratchet"
@@ -19,9 +20,12 @@ import (
 type futureAttacker struct {
 	r     *pqRun
 	privs map[identity.PublicKey]identity.KeyPair
-	// ratchetKeys counts the ratchet key pairs it holds.
-	ratchetKeys int
+	// steps are the DH ratchet steps of the transcript, Alice's initial
+	// one first: the new ratchet key and the peer key that caused it.
+	steps []ratchetStep
 }
+
+type ratchetStep struct{ ours, theirs identity.PublicKey }
 
 // harvestTry is the attacker's attempt at one message.
 type harvestTry struct {
@@ -30,15 +34,14 @@ type harvestTry struct {
 	// attacker's equals the real one.
 	mk     string
 	seedOK bool
-	// pq names the message's SPQR key; pqKnown says whether the attacker
-	// can compute one (only in epoch 0), pqOK whether it is the real one.
-	pq      string
-	epoch   uint64 // of the SPQR key
-	pqKnown bool
-	pqOK    bool
-	read    bool
-	text    string
-	err     error
+	// pq names the message's SPQR key; pqOK says whether the attacker's
+	// is the real one (it has one only in epoch 0: pqKnown).
+	pq    string
+	epoch uint64 // of the SPQR key
+	pqOK  bool
+	read  bool
+	text  string
+	err   error
 }
 
 func newFutureAttacker(r *pqRun) *futureAttacker {
@@ -47,11 +50,11 @@ func newFutureAttacker(r *pqRun) *futureAttacker {
 	for _, kp := range []identity.KeyPair{c.alice.ik.KeyPair, c.bob.ik.KeyPair, c.x.spk.KeyPair, c.x.opk.KeyPair, c.x.ek, c.x.init.ours} {
 		a.privs[kp.Public] = kp
 	}
-	a.ratchetKeys = 1 // A1
+	a.steps = []ratchetStep{{c.x.init.ours.Public, c.x.init.theirs}} // A1
 	for _, m := range r.msgs {
 		if st := m.r.dec.step; st != nil {
 			a.privs[st[1].ours.Public] = st[1].ours
-			a.ratchetKeys++
+			a.steps = append(a.steps, ratchetStep{st[1].ours.Public, st[1].theirs})
 		}
 	}
 	return a
@@ -94,16 +97,9 @@ func (a *futureAttacker) agreementDH() ([][32]byte, error) {
 // chains, the SPQR chain of epoch 0 from pqr, and the message keys.
 func (a *futureAttacker) attack(rk0 ratchet.RootKey, pqr [32]byte) ([]harvestTry, error) {
 	c := a.r.c
-	type step struct{ ours, theirs identity.PublicKey }
-	steps := []step{{c.x.init.ours.Public, c.x.init.theirs}}
-	for _, m := range a.r.msgs {
-		if st := m.r.dec.step; st != nil {
-			steps = append(steps, step{st[1].ours.Public, st[1].theirs})
-		}
-	}
 	root := rk0
 	chains := map[identity.PublicKey]ratchet.ChainKey{}
-	for _, st := range steps {
+	for _, st := range a.steps {
 		dh, err := a.dh(st.ours, st.theirs)
 		if err != nil {
 			return nil, err
@@ -137,7 +133,7 @@ func (a *futureAttacker) attack(rk0 ratchet.RootKey, pqr [32]byte) ([]harvestTry
 			if !ok {
 				return nil, fmt.Errorf("lab: internal error: no epoch-0 SPQR key for %s", m.s.label)
 			}
-			salt, t.pqKnown, t.pqOK = &k, true, k == *m.s.enc.pq.key
+			salt, t.pqOK = &k, k == *m.s.enc.pq.key
 		}
 		keys := ratchet.DeriveMessageKeys(seed, salt)
 		pt, err := ratchet.Open(keys, m.s.from.ik.Public, m.s.to.ik.Public, msg)
@@ -155,16 +151,12 @@ func printHarvest(p *printer, r *pqRun) error {
 	p.line("  later it computes X25519 discrete logs (a large quantum computer); the lab simulates that by")
 	p.line("  handing it every X25519 private key of the conversation: IK_A, IK_B, SPK_B, OPK_B, EK_A and")
 	p.line("  the %d ratchet keys A1..A%d, B1..B%d. It has no Kyber1024 or ML-KEM-768 secret.",
-		a.ratchetKeys, r.c.names.count["A"], r.c.names.count["B"])
+		len(a.steps), r.c.names.count["A"], r.c.names.count["B"])
 	dhs, err := a.agreementDH()
 	if err != nil {
 		return err
 	}
-	same := len(dhs) == len(at.DH)
-	for i := range dhs {
-		same = same && dhs[i] == at.DH[i]
-	}
-	p.check("its DH1..DH4 equal Alice's: %s", yesNo(same))
+	p.check("its DH1..DH4 equal Alice's: %s", yesNo(slices.Equal(dhs, at.DH)))
 	p.line("  SS is out of reach: CT opens only with PQOPK_B.priv, which Bob deleted, and breaking Kyber1024")
 	p.line("  is what a quantum computer is not known to do. Its best SK is the KDF without SS:")
 	guess := recomputeSK(dhs, nil)
@@ -177,15 +169,10 @@ func printHarvest(p *printer, r *pqRun) error {
 	if err != nil {
 		return err
 	}
-	read := 0
-	for i, t := range tries {
-		if t.read {
-			read++
-		}
-		if i < 3 {
-			printTry(p, t)
-		}
+	for _, t := range tries[:min(3, len(tries))] {
+		printTry(p, t)
 	}
+	read := countTries(tries, harvestTry.wasRead)
 	if len(tries) > 3 {
 		p.line("  ..          %s..%s: %s", tries[3].m.s.label, tries[len(tries)-1].m.s.label, outcomeCount(tries[3:]))
 	}
@@ -204,24 +191,14 @@ func printHealing(p *printer, r *pqRun) error {
 	if err != nil {
 		return err
 	}
-	seeds := 0
-	for _, t := range tries {
-		if t.seedOK {
-			seeds++
-		}
-	}
+	seeds := countTries(tries, func(t harvestTry) bool { return t.seedOK })
 	p.check("following every DH ratchet step from RK0, its Double Ratchet message keys are the real ones: %s (%d of %d)",
 		yesNo(seeds == len(tries)), seeds, len(tries))
 	p.line("  Without SPQR that would read every message: DH ratchet steps heal a session only against an")
 	p.line("  attacker who cannot compute X25519. SPQR's epoch 1 secret comes from ML-KEM-768: K needs Alice's")
 	p.line("  decapsulation key, sampled at m1 after the copy, or Bob's Encaps1 randomness; neither travels,")
 	p.line("  and ML-KEM-768, like Kyber1024, is built to resist a quantum computer.")
-	first := -1
-	for i, t := range tries {
-		if !t.pqKnown && first < 0 {
-			first = i
-		}
-	}
+	first := slices.IndexFunc(tries, func(t harvestTry) bool { return !t.pqKnown() })
 	if first < 0 {
 		return fmt.Errorf("lab: internal error: no message keyed from epoch 1")
 	}
@@ -238,15 +215,7 @@ func printHealing(p *printer, r *pqRun) error {
 			printTry(p, t)
 		}
 	}
-	before, after := 0, 0
-	for i, t := range tries {
-		if t.read && i < first {
-			before++
-		}
-		if t.read && i >= first {
-			after++
-		}
-	}
+	before, after := countTries(tries[:first], harvestTry.wasRead), countTries(tries[first:], harvestTry.wasRead)
 	p.blank()
 	p.result("the attacker reads %d of the first %d messages; from %s on, keyed from SPQR epoch 1, it reads %d of %d.",
 		before, first, tries[first].m.s.label, after, len(tries)-first)
@@ -262,7 +231,7 @@ func printTry(p *printer, t harvestTry) {
 	}
 	pq := t.pq + " wrong"
 	switch {
-	case !t.pqKnown:
+	case !t.pqKnown():
 		pq = fmt.Sprintf("%s unknown, it needs S%d", t.pq, t.epoch)
 	case t.pqOK:
 		pq = t.pq + " right"
@@ -274,14 +243,26 @@ func printTry(p *printer, t harvestTry) {
 	p.line("  CANNOT READ %-5s %v; %s, %s", t.m.s.label, t.err, mk, pq)
 }
 
-// outcomeCount summarises a run of attempts.
-func outcomeCount(tries []harvestTry) string {
-	read := 0
+// pqKnown says whether the attacker can compute the message's SPQR key:
+// only in epoch 0, from PQR.
+func (t harvestTry) pqKnown() bool { return t.epoch == 0 }
+
+func (t harvestTry) wasRead() bool { return t.read }
+
+// countTries counts the attempts for which f holds.
+func countTries(tries []harvestTry, f func(harvestTry) bool) int {
+	n := 0
 	for _, t := range tries {
-		if t.read {
-			read++
+		if f(t) {
+			n++
 		}
 	}
+	return n
+}
+
+// outcomeCount summarises a run of attempts.
+func outcomeCount(tries []harvestTry) string {
+	read := countTries(tries, harvestTry.wasRead)
 	switch read {
 	case 0:
 		return fmt.Sprintf("CANNOT READ any of these %d", len(tries))

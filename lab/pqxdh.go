@@ -175,11 +175,7 @@ func printPQResponder(p *printer, r *pqRun) error {
 	x := &r.c.x
 	at, bt := &x.aliceTrace, &x.bobTrace
 	p.heading("Bob decapsulates CT and computes the same SK (PQXDH section 3.4)")
-	same := len(at.DH) == len(bt.DH)
-	for i := range bt.DH {
-		same = same && at.DH[i] == bt.DH[i]
-	}
-	p.check("Bob's DH1..DH4, from his private keys and IK_A, EK_A, equal Alice's: %s", yesNo(same))
+	p.check("Bob's DH1..DH4, from his private keys and IK_A, EK_A, equal Alice's: %s", yesNo(slices.Equal(at.DH, bt.DH)))
 	ss := x.kyber.KeyPair.Decapsulate(at.Secrets.KyberCiphertext)
 	if bt.KEM == nil || ss != *bt.KEM {
 		return fmt.Errorf("lab: internal error: Bob's traced SS is not PQKEM-DEC(PQOPK_B, CT)")
