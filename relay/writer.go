@@ -158,10 +158,9 @@ func (c *conn) flushAndClose() {
 type batchConn struct {
 	net.Conn
 
-	mu       sync.Mutex
-	held     bool
-	buf      *[]byte // from batchBuffers, while held and written to
-	deadline time.Time
+	mu   sync.Mutex
+	held bool
+	buf  *[]byte // from batchBuffers, while held and written to
 }
 
 // batchBuffers hold batches while they are gathered: idle connections
@@ -185,13 +184,12 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// SetWriteDeadline implements net.Conn. While held, the deadline is kept
-// for release, which sets its own.
+// SetWriteDeadline implements net.Conn. While held it does nothing: the
+// batch's one write gets the deadline release sets.
 func (b *batchConn) SetWriteDeadline(t time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.held {
-		b.deadline = t
 		return nil
 	}
 	return b.Conn.SetWriteDeadline(t)
