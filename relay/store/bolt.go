@@ -228,8 +228,8 @@ func (s *Bolt) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.updateSized(ctx, 0, fn)
 }
 
-// updateSized is update for an op that writes size bytes of message
-// content.
+// updateSized is update for an op that writes about size bytes (message
+// content, uploaded keys), which count against a batch's maxBatchBytes.
 func (s *Bolt) updateSized(ctx context.Context, size int, fn func(tx *bolt.Tx) error) error {
 	o := &op{fn: fn, size: size, done: make(chan error, 1)}
 	s.mu.RLock()

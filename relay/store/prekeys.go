@@ -14,7 +14,7 @@ import (
 
 // UploadPreKeys implements Store. The device must exist.
 func (s *Bolt) UploadPreKeys(ctx context.Context, addr Address, u PreKeyUpload) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.updateSized(ctx, u.size(), func(tx *bolt.Tx) error {
 		if tx.Bucket([]byte(bucketDevices)).Get(deviceKey(addr)) == nil {
 			return refuse(ErrNotFound)
 		}

@@ -135,6 +135,22 @@ type PreKeyUpload struct {
 	KEMLastResort *KEMPreKey
 }
 
+// size is about how many bytes the upload writes, for the committer's
+// bound on a batch: key and signature bytes.
+func (u PreKeyUpload) size() int {
+	n := len(u.PreKeys) * identity.PublicKeySize
+	if u.Signed != nil {
+		n += identity.PublicKeySize + identity.SignatureSize
+	}
+	for _, k := range u.KEMPreKeys {
+		n += len(k.Key) + identity.SignatureSize
+	}
+	if u.KEMLastResort != nil {
+		n += len(u.KEMLastResort.Key) + identity.SignatureSize
+	}
+	return n
+}
+
 // DeviceBundle is what a bundle fetch hands out for one device. PreKey is
 // nil when none is left; KEM is a one-time key, or the last-resort key
 // when KEMLastResort is set, or nil when the device uploaded neither.
