@@ -38,8 +38,6 @@ var (
 
 // kyberRecord is a Kyber prekey as stored (sealed like every value when
 // the profile is encrypted).
-func (r kyberRecord) order() (int64, uint32) { return r.Created, r.ID }
-
 type kyberRecord struct {
 	ID        uint32 `json:"id"`
 	Public    []byte `json:"public"` // 0x08 || key, as kem.PublicKey.Bytes
@@ -50,6 +48,8 @@ type kyberRecord struct {
 	// in Unix milliseconds; 0 while the relay may still hand it out.
 	Stale int64 `json:"stale_unix_ms,omitempty"`
 }
+
+func (r kyberRecord) order() (int64, uint32) { return r.Created, r.ID }
 
 func kyberRecordOf(k kem.PreKey) kyberRecord {
 	return kyberRecord{ID: k.ID, Public: k.KeyPair.Public.Bytes(), Private: k.KeyPair.Private[:],
@@ -219,39 +219,36 @@ func (p *Profile) RetireKyberPreKeys(live []uint32, now time.Time) error {
 }
 
 // PruneKyberPreKeys deletes the one-time Kyber prekeys that became stale
-// before cutoff.
+// before cutoff. It reads only each record's stamp (no private key is
+// decoded), and writes only when something is to be deleted: it runs on
+// every connection.
 func (p *Profile) PruneKyberPreKeys(cutoff time.Time) error {
-	return p.db.Update(func(tx *bolt.Tx) error {
-		return p.deleteKyberWhere(tx, bucketKyber, func(r kyberRecord) bool {
-			return r.Stale != 0 && r.Stale < cutoff.UnixMilli()
+	var doomed [][]byte
+	err := p.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKyber).ForEach(func(key, _ []byte) error {
+			var st stamp
+			if _, err := p.get(tx, bucketKyber, key, &st); err != nil {
+				return err
+			}
+			if st.Stale != 0 && st.Stale < cutoff.UnixMilli() {
+				doomed = append(doomed, slices.Clone(key))
+			}
+			return nil
 		})
 	})
-}
-
-// deleteKyberWhere deletes, inside tx, the records of bucket that match.
-func (p *Profile) deleteKyberWhere(tx *bolt.Tx, bucket []byte, match func(kyberRecord) bool) error {
-	b := tx.Bucket(bucket)
-	var doomed [][]byte
-	err := b.ForEach(func(key, _ []byte) error {
-		var r kyberRecord
-		if _, err := p.get(tx, bucket, key, &r); err != nil {
-			return err
-		}
-		clear(r.Private)
-		if match(r) {
-			doomed = append(doomed, slices.Clone(key))
+	if err != nil || len(doomed) == 0 {
+		return err
+	}
+	// A key once stale stays stale: what the View found may be deleted.
+	return p.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKyber)
+		for _, key := range doomed {
+			if err := b.Delete(key); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, key := range doomed {
-		if err := b.Delete(key); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // KyberPreKeyCount returns how many one-time Kyber prekeys the profile

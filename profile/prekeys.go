@@ -105,10 +105,11 @@ func (p *Profile) PruneSignedPreKeys(cutoff time.Time) error {
 }
 
 // stamp is the part of a prekey record that pruning reads; both
-// preKeyRecord and kyberRecord decode into it.
+// preKeyRecord and kyberRecord decode into it (Stale is kyberRecord's).
 type stamp struct {
 	ID      uint32 `json:"id"`
 	Created int64  `json:"created_unix_ms"`
+	Stale   int64  `json:"stale_unix_ms,omitempty"`
 }
 
 // pruneReplaced deletes, inside tx, the keys of bucket replaced by a newer
