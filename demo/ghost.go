@@ -13,7 +13,6 @@ import (
 	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/relay/store"
 	"github.com/blindpost/blindpost/session"
-	"github.com/blindpost/blindpost/spqr"
 )
 
 // ghostDevice is the provider's impostor for one user: keys it generated,
@@ -51,7 +50,7 @@ func newGhost(d *run, victim string) (*ghostDevice, error) {
 	return &ghostDevice{
 		ik: ik,
 		cipher: &session.Cipher{Store: ms, Local: session.Address{Name: victim, DeviceID: messenger.DeviceID},
-			Rand: d.rand, Now: time.Now, SPQRMinimum: spqr.V1},
+			Rand: d.rand, Now: time.Now, SPQRMinimum: messenger.SPQRMinimum},
 		bundle: store.Bundle{IdentityKey: ik.Public, Devices: []store.DeviceBundle{{
 			Device: messenger.DeviceID, RegistrationID: 4242,
 			Signed:        store.SignedPreKey{ID: spk.ID, Key: spk.KeyPair.Public, Signature: spk.Signature},

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/session"
-	"github.com/blindpost/blindpost/spqr"
 )
 
 // run is one traffic run: its users and what went wrong.
@@ -73,7 +73,7 @@ func (r *run) setup(ctx context.Context) error {
 			return err
 		}
 		// As blindpost's clients: PQXDH from the Kyber prekey, SPQR required.
-		u.cipher = &session.Cipher{Store: u.store, Local: u.addr, Rand: r.rand, Now: r.cfg.Now, SPQRMinimum: spqr.V1}
+		u.cipher = &session.Cipher{Store: u.store, Local: u.addr, Rand: r.rand, Now: r.cfg.Now, SPQRMinimum: messenger.SPQRMinimum}
 		u.log.undelivered = &r.undelivered
 		r.users[i], r.byName[u.name] = u, u
 	}

@@ -164,17 +164,21 @@ func (m *Messenger) emit(e Event) {
 	}
 }
 
+// SPQRMinimum is blindpost's clients' SPQR policy: in a version-4 session
+// SPQR is required from the first message, as libsignal >= 0.92 does.
+const SPQRMinimum = spqr.V1
+
 // cipher runs sessions on store. A bundle with a Kyber prekey, which every
-// blindpost client publishes, gives a version-4 session (PQXDH) whose SPQR
-// is required from the first message, as libsignal >= 0.92 does; a bundle
-// without one (a classic peer) gives a version-3 session.
+// blindpost client publishes, gives a version-4 session (PQXDH) with SPQR
+// as SPQRMinimum says; a bundle without one (a classic peer) gives a
+// version-3 session.
 func (m *Messenger) cipher(store session.Store) *session.Cipher {
 	return &session.Cipher{
 		Store:       store,
 		Local:       session.Address{Name: m.acct.Name, DeviceID: DeviceID},
 		Rand:        m.cfg.Rand,
 		Now:         m.cfg.Now,
-		SPQRMinimum: spqr.V1,
+		SPQRMinimum: SPQRMinimum,
 	}
 }
 
