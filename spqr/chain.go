@@ -27,8 +27,8 @@ type half struct {
 	counter uint32
 	next    [32]byte // the chain key, when hasNext
 	hasNext bool     // false once the epoch no longer sends
-	// kept may be shared with copies of the chain: recvKey clones it
-	// before changing it.
+	// kept may be shared with copies of the chain: key never changes it
+	// in place.
 	kept []keptKey
 }
 
@@ -142,9 +142,7 @@ func (c *chain) recvKey(ep uint64, index uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &c.links[i].recv
-	h.kept = slices.Clone(h.kept)
-	return h.key(index, c.maxJump, c.maxOOO)
+	return c.links[i].recv.key(index, c.maxJump, c.maxOOO)
 }
 
 // step advances the chain by one (KDFChainNext with counter+1) and
@@ -156,6 +154,9 @@ func (h *half) step() (uint32, [32]byte) {
 	return h.counter, key
 }
 
+// key returns the key of message at and advances h. h.kept may be shared
+// with copies of the chain, so it is never changed in place: every change
+// makes a new slice.
 func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 	switch {
 	case at == h.counter:
@@ -167,7 +168,7 @@ func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 		for j, k := range h.kept {
 			if k.index == at {
 				key := k.key
-				h.kept = slices.Delete(h.kept, j, j+1)
+				h.kept = slices.Concat(h.kept[:j:j], h.kept[j+1:])
 				return key[:], nil
 			}
 		}
@@ -182,6 +183,7 @@ func (h *half) key(at, maxJump, maxOOO uint32) ([]byte, error) {
 	if uint64(at) > uint64(h.counter)+uint64(maxOOO) {
 		h.kept = nil
 	}
+	h.kept = slices.Clip(h.kept) // the first append below copies
 	for at > h.counter+1 {
 		idx, k := h.step()
 		if uint64(idx)+uint64(maxOOO) >= uint64(at) {
@@ -200,5 +202,5 @@ func (h *half) trim(maxOOO uint32) {
 		return
 	}
 	horizon := h.counter - maxOOO
-	h.kept = slices.DeleteFunc(h.kept, func(k keptKey) bool { return k.index < horizon })
+	h.kept = slices.DeleteFunc(slices.Clone(h.kept), func(k keptKey) bool { return k.index < horizon })
 }
