@@ -75,7 +75,7 @@ func (b *Bundle) Verify() error {
 	if !identity.Verify(b.IdentityKey, b.SignedPreKey.Bytes(), b.SignedPreKeySignature[:]) {
 		return ErrBadSignature
 	}
-	if k := b.KyberPreKey; k != nil && !identity.Verify(b.IdentityKey, k.Key.Bytes(), k.Signature[:]) {
+	if k := b.KyberPreKey; k != nil && kem.VerifyPreKey(b.IdentityKey, k.Key, k.Signature[:]) != nil {
 		return ErrBadKyberSignature
 	}
 	return nil
