@@ -15,10 +15,7 @@ import (
 // output is all zeros (RFC 7748 §6.1). Known-answer tests pin it to
 // RFC 7748 and to crypto/ecdh.
 func x25519(k *PrivateKey, u *PublicKey) (out [SharedSecretSize]byte, ok bool) {
-	var shared x25519c.Key
-	ok = x25519c.Shared(&shared, (*x25519c.Key)(k), (*x25519c.Key)(u))
-	out = shared
-	clear(shared[:])
+	ok = x25519c.Shared((*x25519c.Key)(&out), (*x25519c.Key)(k), (*x25519c.Key)(u))
 	return out, ok
 }
 
