@@ -11,6 +11,7 @@ import (
 	"github.com/blindpost/blindpost/proto/sessionpb"
 	"github.com/blindpost/blindpost/ratchet"
 	"github.com/blindpost/blindpost/spqr"
+	"github.com/blindpost/blindpost/x3dh"
 )
 
 // recordSchemaVersion is the version of proto/session.proto written by
@@ -124,7 +125,7 @@ func stateToPB(s *State) (*sessionpb.SessionState, error) {
 func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 	var s State
 	rs := &s.Ratchet
-	if v := pb.SessionVersion; v != 3 && v != 4 {
+	if v := pb.SessionVersion; v != x3dh.SessionVersion && v != x3dh.SessionVersionPQXDH {
 		return s, fmt.Errorf("session version %d", v)
 	}
 	rs.Version = int(pb.SessionVersion)
@@ -166,7 +167,7 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 	if rs.PQ, err = spqr.Unmarshal(pb.Spqr); err != nil {
 		return s, err
 	}
-	if rs.Version < 4 && rs.PQ.Enabled() {
+	if rs.Version < x3dh.SessionVersionPQXDH && rs.PQ.Enabled() {
 		return s, fmt.Errorf("SPQR state in a version %d session", rs.Version)
 	}
 	s.LocalRegistrationID = pb.LocalRegistrationId
@@ -187,7 +188,7 @@ func stateFromPB(pb *sessionpb.SessionState) (State, error) {
 		if s.Pending.BaseKey != s.BaseKey {
 			return s, errors.New("pending base key differs from the session's base key")
 		}
-		if s.Pending.HasKyber != (rs.Version >= 4) {
+		if s.Pending.HasKyber != (rs.Version >= x3dh.SessionVersionPQXDH) {
 			return s, fmt.Errorf("pending prekey with kyber %t in a version %d session", s.Pending.HasKyber, rs.Version)
 		}
 		if err := checkPendingKyber(s.Pending); err != nil {

@@ -60,7 +60,7 @@ func newRatchetState(r role, pqMin spqr.Version, s *x3dh.Secrets, local, remote 
 	default:
 		return ratchet.State{}, fmt.Errorf("session: internal error: role %d", r)
 	}
-	if s.Version < 4 {
+	if s.Version < x3dh.SessionVersionPQXDH {
 		return st, nil
 	}
 	pq, err := spqr.New(spqr.Params{Direction: dir, AuthKey: s.PQRKey, MinVersion: pqMin})
