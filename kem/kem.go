@@ -2,7 +2,6 @@ package kem
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -111,11 +110,6 @@ func prefixed(b []byte) []byte {
 	out[0] = KeyTypeKyber1024
 	copy(out[1:], b)
 	return out
-}
-
-// Equal reports whether two public keys are the same, in constant time.
-func (k PublicKey) Equal(o PublicKey) bool {
-	return subtle.ConstantTimeCompare(k[:], o[:]) == 1
 }
 
 // GenerateKeyPair returns a fresh key pair from SeedSize bytes read from
