@@ -89,7 +89,7 @@ func TestBrokenFakesFail(t *testing.T) {
 		{fakeReusesPreKeys, []string{ScenarioPreKeyReuse}, "accepted message using an already used one-time prekey"},
 		{fakeTrustsAnyone, []string{ScenarioIdentityChange}, "succeeded, want untrusted_identity"},
 		{fakeBadFingerprint, []string{ScenarioFingerprint}, "scannable local content"},
-		{fakeNoSkippedKeys, []string{ScenarioOutOfOrder, ScenarioDuplicate}, "replied invalid_message: old counter"},
+		{fakeNoSkippedKeys, []string{ScenarioOutOfOrder, ScenarioLossy, ScenarioDuplicate}, "replied invalid_message: old counter"},
 		{fakeHangsOnFinger, []string{ScenarioFingerprint}, "no reply within"},
 	}
 	for _, tt := range tests {
