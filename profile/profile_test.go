@@ -161,8 +161,9 @@ func TestDeferredCommitAndIncoming(t *testing.T) {
 	if len(h) != 1 || h[0].Text != "one" {
 		t.Fatalf("history %+v", h)
 	}
-	if ct, _, _ := bob.Contact("alice"); ct.Unread != 1 {
-		t.Fatalf("unread %d", ct.Unread)
+	acct, _ := alice.Account()
+	if ct, _, _ := bob.Contact("alice"); ct.Unread != 1 || ct.IdentityKey != acct.Identity.Public || !ct.Added.Equal(now) {
+		t.Fatalf("contact after the first message: unread %d, key %v (want %v), added %v", ct.Unread, ct.IdentityKey, acct.Identity.Public, ct.Added)
 	}
 	if _, err := cipherFor(bob, "bob").Decrypt(aAddr, typ, ct); !errors.Is(err, session.ErrDuplicate) {
 		t.Fatalf("after the commit the message is a duplicate: %v", err)

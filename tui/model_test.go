@@ -68,6 +68,15 @@ func TestAddSendReceiveVerify(t *testing.T) {
 	if bob.contactRecord("alice").Verified || strings.Contains(bob.statusBar(), "✔ verified") {
 		t.Fatal("a refused /verify marked the contact verified")
 	}
+	// Bob, who answered, knows alice's key from her first message.
+	bob.typeLine("/whois")
+	aliceAcct, err := alice.p.Account()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex = aliceAcct.Identity.Public.String()
+	bob.waitScreen("identity key " + hex[:8] + " " + hex[8:16])
+	bob.waitScreen("verified no: /verify to compare safety numbers")
 }
 
 func TestUnreadCountsAndMarkRead(t *testing.T) {
