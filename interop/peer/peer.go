@@ -1,7 +1,8 @@
 // Package peer is blindpost's side of the interop peer contract
 // (shared/interop/PEER.md, version 1): a line-oriented JSON protocol that
 // lets a referee drive one Signal device as one party of a conversation.
-// It is backed by the session package with an in-memory store.
+// It is backed by the session package with an in-memory store whose
+// records are reloaded from their stored form at every commit.
 package peer
 
 import (
@@ -55,6 +56,25 @@ type device struct {
 	store  *session.MemoryStore
 	cipher *session.Cipher
 	nextID uint32
+}
+
+// reloading is the session store the peer's cipher uses: a MemoryStore
+// whose commits go through a record's stored form (session.MarshalRecord,
+// then session.UnmarshalRecord), as a client's database does. Every
+// operation after a session's first one thus runs on a reloaded record,
+// SPQR state included, in whatever phase of an epoch the conversation is.
+type reloading struct{ *session.MemoryStore }
+
+// Commit implements session.Store.
+func (s reloading) Commit(c session.Commit) error {
+	raw, err := session.MarshalRecord(c.Record)
+	if err != nil {
+		return fmt.Errorf("peer: store the session record: %w", err)
+	}
+	if c.Record, err = session.UnmarshalRecord(raw); err != nil {
+		return fmt.Errorf("peer: reload the session record: %w", err)
+	}
+	return s.MemoryStore.Commit(c)
 }
 
 // New returns a peer that draws keys from rand and reads time from now.
@@ -254,7 +274,7 @@ func (p *Peer) init(req *request) (map[string]any, error) {
 	p.local = &device{
 		addr:   addr,
 		store:  store,
-		cipher: &session.Cipher{Store: store, Local: addr, Rand: p.rand, Now: p.now, SPQRMinimum: p.SPQRMinimum},
+		cipher: &session.Cipher{Store: reloading{store}, Local: addr, Rand: p.rand, Now: p.now, SPQRMinimum: p.SPQRMinimum},
 		nextID: 1,
 	}
 	return map[string]any{"identity_key": ik.Public.Bytes()}, nil
