@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -253,30 +252,9 @@ func TestSchema1ProfileUpgrades(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	p, path := newProfile(t, "gina", nil)
 	p.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		var rec map[string]any
-		if err := json.Unmarshal(tx.Bucket(bucketMeta).Get(keyAccount), &rec); err != nil {
-			return err
-		}
+	p = editStored(t, path, nil, bucketMeta, keyAccount, editJSON(func(rec map[string]any) {
 		rec["schema"] = schemaVersion + 1
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMeta).Put(keyAccount, b)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	p, err = Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	}))
 	if _, err := p.Account(); err == nil || !strings.Contains(err.Error(), "newer than this blindpost") {
 		t.Fatalf("account of a newer schema: %v", err)
 	}
@@ -353,30 +331,9 @@ func TestCorruptKyberPreKeyRefused(t *testing.T) {
 	p, path := newProfile(t, "jo", nil)
 	ks, _ := p.NewKyberPreKeys(rand.Reader, 1, now)
 	p.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		var r kyberRecord
-		if err := json.Unmarshal(tx.Bucket(bucketKyber).Get(u32key(ks[0].ID)), &r); err != nil {
-			return err
-		}
+	p = editStored(t, path, nil, bucketKyber, u32key(ks[0].ID), editJSON(func(r *kyberRecord) {
 		r.Private = r.Private[1:]
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketKyber).Put(u32key(ks[0].ID), b)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	p, err = Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	}))
 	if _, _, err := p.KyberPreKey(ks[0].ID); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("short kyber private key: %v, want ErrCorrupt", err)
 	}

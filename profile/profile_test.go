@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -54,6 +55,48 @@ func bundleOf(t *testing.T, p *Profile) *x3dh.Bundle {
 
 func cipherFor(s session.Store, name string) *session.Cipher {
 	return &session.Cipher{Store: s, Local: session.Address{Name: name, DeviceID: 1}, Rand: rand.Reader, Now: func() time.Time { return now }}
+}
+
+// editStored changes one stored value of the closed profile at path with
+// edit, straight in its database (sealed values stay sealed), and reopens
+// the profile with pass.
+func editStored(t *testing.T, path string, pass []byte, bucket, key []byte, edit func([]byte) ([]byte, error)) *Profile {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		v, err := edit(bytes.Clone(tx.Bucket(bucket).Get(key)))
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucket).Put(key, v)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(path, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// editJSON is an edit of an unsealed JSON value as a T.
+func editJSON[T any](change func(T)) func([]byte) ([]byte, error) {
+	return func(v []byte) ([]byte, error) {
+		var rec T
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, err
+		}
+		change(rec)
+		return json.Marshal(rec)
+	}
 }
 
 func TestFileMode(t *testing.T) {
@@ -210,21 +253,10 @@ func TestCorruptValueRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Update(func(tx *bolt.Tx) error {
-		v := append([]byte(nil), tx.Bucket(bucketContacts).Get([]byte("frank"))...)
+	p = editStored(t, path, []byte("pw"), bucketContacts, []byte("frank"), func(v []byte) ([]byte, error) {
 		v[len(v)-1] ^= 1
-		return tx.Bucket(bucketContacts).Put([]byte("frank"), v)
+		return v, nil
 	})
-	db.Close()
-	p, err = Open(path, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	if _, _, err := p.Contact("frank"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("tampered value: %v, want ErrCorrupt", err)
 	}
