@@ -119,7 +119,7 @@ func (m *Messenger) ensureSession(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("messenger: start a session with %s: %w", name, err)
 	}
-	// The session's commit has set the contact's identity key.
+	// The session's commit stored the trusted identity key.
 	return m.cfg.Profile.UpdateContact(name, func(c *profile.Contact) {
 		if c.Added.IsZero() {
 			c.Added = m.cfg.Now().UTC()

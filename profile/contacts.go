@@ -12,9 +12,8 @@ import (
 
 // Contact is someone this profile talks to.
 type Contact struct {
-	Name        string
-	IdentityKey identity.PublicKey // the trusted key (zero until known)
-	Verified    bool               // the user compared safety numbers
+	Name     string
+	Verified bool // the user compared safety numbers
 	// PendingKey is a new identity key seen for this contact and not yet
 	// approved: sending to the contact is blocked until the user decides.
 	PendingKey *identity.PublicKey
@@ -22,20 +21,19 @@ type Contact struct {
 	Added      time.Time
 }
 
+// contactRecord is a contact as stored. The trusted identity key is kept
+// in the identity store (TrustedIdentity), not here; records written before
+// carry an identity_key field, which is ignored.
 type contactRecord struct {
-	Name        string    `json:"name"`
-	IdentityKey []byte    `json:"identity_key,omitempty"`
-	Verified    bool      `json:"verified"`
-	PendingKey  []byte    `json:"pending_key,omitempty"`
-	Unread      int       `json:"unread"`
-	Added       time.Time `json:"added"`
+	Name       string    `json:"name"`
+	Verified   bool      `json:"verified"`
+	PendingKey []byte    `json:"pending_key,omitempty"`
+	Unread     int       `json:"unread"`
+	Added      time.Time `json:"added"`
 }
 
 func (c Contact) record() contactRecord {
 	r := contactRecord{Name: c.Name, Verified: c.Verified, Unread: c.Unread, Added: c.Added}
-	if c.IdentityKey != (identity.PublicKey{}) {
-		r.IdentityKey = c.IdentityKey[:]
-	}
 	if c.PendingKey != nil {
 		r.PendingKey = c.PendingKey[:]
 	}
@@ -44,12 +42,6 @@ func (c Contact) record() contactRecord {
 
 func (r contactRecord) contact() (Contact, error) {
 	c := Contact{Name: r.Name, Verified: r.Verified, Unread: r.Unread, Added: r.Added}
-	if r.IdentityKey != nil {
-		if len(r.IdentityKey) != identity.PublicKeySize {
-			return c, fmt.Errorf("%w: contact %s", ErrCorrupt, r.Name)
-		}
-		c.IdentityKey = identity.PublicKey(r.IdentityKey)
-	}
 	if r.PendingKey != nil {
 		if len(r.PendingKey) != identity.PublicKeySize {
 			return c, fmt.Errorf("%w: contact %s", ErrCorrupt, r.Name)

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -105,9 +104,6 @@ func (p *Profile) applyCommit(tx *bolt.Tx, c *session.Commit) error {
 	if err := p.putRaw(tx, bucketIdentities, addrKey(c.Address), c.Identity[:]); err != nil {
 		return err
 	}
-	if err := p.followIdentity(tx, c.Address.Name, c.Identity); err != nil {
-		return err
-	}
 	if c.HasUsedPreKey {
 		if err := tx.Bucket(bucketPreKeys).Delete(u32key(c.UsedPreKey)); err != nil {
 			return err
@@ -146,24 +142,6 @@ func (d *Deferred) Take() *session.Commit {
 	return c
 }
 
-// followIdentity makes the contact's copy of the trusted key (Contact.
-// IdentityKey, what the chat shows) follow the identity store, which a
-// session commit has just written; it creates the contact when a session
-// starts with someone new (an incoming first message). The contact is
-// rewritten only when its key changes, once per session start, not per
-// message.
-func (p *Profile) followIdentity(tx *bolt.Tx, name string, key identity.PublicKey) error {
-	var r contactRecord
-	ok, err := p.get(tx, bucketContacts, []byte(name), &r)
-	if err != nil {
-		return err
-	}
-	if ok && bytes.Equal(r.IdentityKey, key[:]) {
-		return nil
-	}
-	return p.updateContact(tx, name, func(c *Contact) { c.IdentityKey = key })
-}
-
 // Approve trusts key for addr from now on and clears any pending change
 // for the contact of that name.
 func (p *Profile) Approve(addr session.Address, key identity.PublicKey) error {
@@ -172,7 +150,6 @@ func (p *Profile) Approve(addr session.Address, key identity.PublicKey) error {
 			return err
 		}
 		return p.updateContact(tx, addr.Name, func(c *Contact) {
-			c.IdentityKey = key
 			c.PendingKey = nil
 			c.Verified = false
 		})

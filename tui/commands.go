@@ -408,17 +408,17 @@ func (m *Model) whois() {
 			verified = "yes, you compared the safety number"
 		}
 		version := "none yet"
-		switch {
-		case m.version >= 4 && m.spqr:
-			version = fmt.Sprintf("version %d (PQXDH, with the SPQR post-quantum ratchet)", m.version)
-		case m.version >= 4:
-			version = fmt.Sprintf("version %d (PQXDH, without SPQR)", m.version)
-		case m.version != 0:
-			version = fmt.Sprintf("version %d (X3DH: the contact's client has no post-quantum keys)", m.version)
+		switch v := m.peer.version; {
+		case v >= 4 && m.peer.spqr:
+			version = fmt.Sprintf("version %d (PQXDH, with the SPQR post-quantum ratchet)", v)
+		case v >= 4:
+			version = fmt.Sprintf("version %d (PQXDH, without SPQR)", v)
+		case v != 0:
+			version = fmt.Sprintf("version %d (X3DH: the contact's client has no post-quantum keys)", v)
 		}
 		lines = append(lines, name, "  verified      "+verified, "  session       "+version)
-		if c.IdentityKey != (identity.PublicKey{}) {
-			lines = append(lines, keyLines("  identity key  ", c.IdentityKey)...)
+		if m.peer.key != (identity.PublicKey{}) {
+			lines = append(lines, keyLines("  identity key  ", m.peer.key)...)
 		} else {
 			lines = append(lines, "  identity key  not known yet (fetched with the first message or /verify)")
 		}
@@ -447,14 +447,27 @@ func keyLines(label string, k identity.PublicKey) []string {
 	}
 }
 
-// sessionVersion is the version of the current session with name (0 when
-// there is none).
-func sessionVersion(p *profile.Profile, name string) (version int, pq bool, err error) {
-	rec, ok, err := p.Record(session.Address{Name: name, DeviceID: messenger.DeviceID})
-	if err != nil || !ok || rec.Current == nil {
-		return 0, false, err
+// peerInfo is what the profile holds about a contact's device: the current
+// session and the trusted identity key.
+type peerInfo struct {
+	version int                // session version (0: no session yet)
+	spqr    bool               // that session runs SPQR
+	key     identity.PublicKey // trusted identity key (zero: none yet)
+}
+
+// readPeer reads peerInfo for name's device.
+func readPeer(p *profile.Profile, name string) (peerInfo, error) {
+	addr := session.Address{Name: name, DeviceID: messenger.DeviceID}
+	var info peerInfo
+	rec, ok, err := p.Record(addr)
+	if err != nil {
+		return info, err
 	}
-	return rec.Current.Ratchet.Version, rec.Current.Ratchet.PQ.Enabled(), nil
+	if ok && rec.Current != nil {
+		info.version, info.spqr = rec.Current.Ratchet.Version, rec.Current.Ratchet.PQ.Enabled()
+	}
+	info.key, _, err = p.TrustedIdentity(addr)
+	return info, err
 }
 
 // describe says what went wrong in the user's terms, for the failures a

@@ -12,9 +12,11 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/blindpost/blindpost/identity"
 	"github.com/blindpost/blindpost/messenger"
 	"github.com/blindpost/blindpost/profile"
 	"github.com/blindpost/blindpost/relay"
+	"github.com/blindpost/blindpost/session"
 )
 
 // These tests drive the model with bubbletea messages, as the program
@@ -207,6 +209,16 @@ var (
 	titleRE = regexp.MustCompile(`safety number (of|with) `)
 	groupRE = regexp.MustCompile(`\b\d{5}\b`)
 )
+
+// trusted is the identity key u's profile trusts for name's device.
+func (u *ui) trusted(name string) identity.PublicKey {
+	u.t.Helper()
+	k, _, err := u.p.TrustedIdentity(session.Address{Name: name, DeviceID: messenger.DeviceID})
+	if err != nil {
+		u.t.Fatalf("%s: trusted key of %s: %v", u.name, name, err)
+	}
+	return k
+}
 
 func (u *ui) contactRecord(name string) profile.Contact {
 	u.t.Helper()

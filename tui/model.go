@@ -96,8 +96,7 @@ type Model struct {
 	contacts []profile.Contact
 	selected string            // the open conversation ("" when none)
 	history  []profile.Message // of selected
-	version  int               // session version with selected (0: none yet)
-	spqr     bool              // that session runs SPQR
+	peer     peerInfo          // selected's device
 	notes    map[string][]note // by conversation; "" when none is open
 	maxSeq   uint64            // highest message seq seen, to place notes
 
@@ -293,7 +292,7 @@ func (m *Model) open(name string) {
 	if m.prompt != nil {
 		m.cancelPrompt()
 	}
-	m.selected, m.history, m.version, m.spqr = name, nil, 0, false
+	m.selected, m.history, m.peer = name, nil, peerInfo{}
 	m.setPrompt()
 	m.refresh(true)
 }
@@ -330,8 +329,7 @@ type loadedMsg struct {
 	selected string
 	contacts []profile.Contact
 	history  []profile.Message
-	version  int
-	spqr     bool
+	peer     peerInfo
 	err      error
 }
 
@@ -357,7 +355,7 @@ func readProfile(p *profile.Profile, gen uint64, sel string) loadedMsg {
 		if l.history, l.err = p.History(sel); l.err != nil {
 			return l
 		}
-		if l.version, l.spqr, l.err = sessionVersion(p, sel); l.err != nil {
+		if l.peer, l.err = readPeer(p, sel); l.err != nil {
 			return l
 		}
 	}
@@ -377,7 +375,7 @@ func (m *Model) loaded(l loadedMsg) tea.Cmd {
 	}
 	m.contacts = l.contacts
 	if l.selected == m.selected {
-		m.history, m.version, m.spqr = l.history, l.version, l.spqr
+		m.history, m.peer = l.history, l.peer
 		for _, msg := range l.history {
 			m.maxSeq = max(m.maxSeq, msg.Seq)
 		}

@@ -317,8 +317,8 @@ func TestVerifyPromptEscAndVerifyYes(t *testing.T) {
 
 	alice.typeLine("/verify yes")
 	alice.waitScreen("bob's new key is approved and verified")
-	if c := alice.contactRecord("bob"); c.PendingKey != nil || !c.Verified || c.IdentityKey != key {
-		t.Fatalf("after /verify yes: %+v", c)
+	if c := alice.contactRecord("bob"); c.PendingKey != nil || !c.Verified || alice.trusted("bob") != key {
+		t.Fatalf("after /verify yes: %+v, trusted key %v", c, alice.trusted("bob"))
 	}
 	if s := alice.statusBar(); !strings.Contains(s, "✔ verified") {
 		t.Fatalf("status bar: %q", s)

@@ -291,8 +291,8 @@ func (m *Model) conversationStatus() string {
 		return styleWarn.Render("⚠ " + name + "'s safety number changed: sending blocked, /approve or /verify")
 	}
 	version := "no session yet"
-	if m.version != 0 {
-		version = fmt.Sprintf("session v%d", m.version)
+	if m.peer.version != 0 {
+		version = fmt.Sprintf("session v%d", m.peer.version)
 	}
 	verified := stylePending.Render("unverified")
 	if c.Verified {
