@@ -222,16 +222,16 @@ func lossy(r *run, d Direction) error {
 		if err != nil {
 			return err
 		}
-		if err := r.deliverAll(r.shuffled(r.lossy(ms))); err != nil {
+		if err := r.deliverAll(r.shuffled(r.dropSome(ms))); err != nil {
 			return err
 		}
 	}
 	return r.roundTrips(a, b, 2)
 }
 
-// lossy drops each of ms with probability 1/lossyDropOneIn, keeping at
+// dropSome drops each of ms with probability 1/lossyDropOneIn, keeping at
 // least one, and returns the rest in their order.
-func (r *run) lossy(ms []*message) []*message {
+func (r *run) dropSome(ms []*message) []*message {
 	kept := make([]*message, 0, len(ms))
 	for _, m := range ms {
 		if r.rng.IntN(lossyDropOneIn) != 0 {
