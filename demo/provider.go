@@ -33,7 +33,8 @@ func (d *run) provider(ctx context.Context, archive *escrowArchive) error {
 	}
 	d.out.section("The provider's view")
 	d.out.step("The demo now plays the provider: it opens the relay's database read-only, as an operator served with a warrant would")
-	r, err := store.OpenReadOnly(filepath.Join(d.phase, "relay"), store.Options{})
+	relayDir := filepath.Join(d.phase, "relay")
+	r, err := store.OpenReadOnly(relayDir, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -60,14 +61,21 @@ func (d *run) provider(ctx context.Context, archive *escrowArchive) error {
 	if err != nil {
 		return err
 	}
-	// The Kyber private keys the provider holds: none. Clients upload only
-	// the public halves, and the relay has nowhere to keep anything else.
-	var kyberPrivate []kem.KeyPair
+	held, err := heldBytes(relayDir, tapped)
+	if err != nil {
+		return err
+	}
+	kyberPrivate, err := findKyberKeys(kyberPublic, held)
+	if err != nil {
+		return err
+	}
 	cts := kyberCiphertexts(tapped)
 	secrets := decapsulateAll(kyberPrivate, cts)
 	d.out.step("Kyber: its database holds %d public Kyber prekeys of Alice and Bob; the messages carried %s.",
-		kyberPublic, plural(len(cts), "Kyber ciphertext"))
-	d.out.detail("Opening one needs the matching Kyber private key, and it holds %d: %d decapsulations, %d shared secrets",
+		len(kyberPublic), plural(len(cts), "Kyber ciphertext"))
+	d.out.detail("Opening one needs the matching Kyber private key. It searched the %s it holds (the relay's folder and",
+		byteCount(held))
+	d.out.detail("every envelope) for the private half of each public one, and it holds %d: %d decapsulations, %d shared secrets",
 		len(kyberPrivate), len(kyberPrivate)*len(cts), len(secrets))
 	candidates := append(candidateKeys(ids, tapped), secrets...)
 	attempts, opened := tryKeys(tapped, ids, candidates)
@@ -165,30 +173,6 @@ func candidateKeys(ids map[string]identity.PublicKey, tapped []store.Envelope) [
 		}
 	}
 	return out
-}
-
-// kyberPublicKeys counts the public Kyber prekeys the relay's database
-// holds for the accounts in ids: one-time ones not handed out, and
-// last-resort ones.
-func kyberPublicKeys(ctx context.Context, r store.Reader, ids map[string]identity.PublicKey) (int, error) {
-	n := 0
-	for name := range ids {
-		a, err := r.Account(ctx, name)
-		if err != nil {
-			return 0, err
-		}
-		for _, dev := range a.Devices {
-			c, err := r.PreKeyCounts(ctx, store.Address{Name: name, Device: dev.ID})
-			if err != nil {
-				return 0, err
-			}
-			n += c.KEMPreKeys
-			if c.KEMLastResort {
-				n++
-			}
-		}
-	}
-	return n, nil
 }
 
 // kyberCiphertexts collects the distinct Kyber ciphertexts of the tapped

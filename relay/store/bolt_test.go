@@ -369,3 +369,43 @@ func FuzzDecodeKey(f *testing.F) {
 		}
 	})
 }
+
+// TestKEMPreKeysListsWhatIsHeld: the one-time Kyber prekeys not handed out
+// yet, then the last-resort one, each with its key and signature.
+func TestKEMPreKeysListsWhatIsHeld(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	mustRegister(t, s, "bob", 1)
+	addr := Address{"bob", 1}
+	kemKey := func(id uint32) KEMPreKey {
+		k := KEMPreKey{ID: id, Key: make([]byte, 1569)}
+		rand.Read(k.Key)
+		rand.Read(k.Signature[:])
+		return k
+	}
+	last := kemKey(9)
+	up := PreKeyUpload{Signed: &SignedPreKey{ID: 1, Key: testKey(t)}, KEMLastResort: &last,
+		KEMPreKeys: []KEMPreKey{kemKey(1), kemKey(2), kemKey(3)}}
+	if err := s.UploadPreKeys(ctx, addr, up); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeBundle(ctx, "alice", "bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.KEMPreKeys(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KEMPreKey{up.KEMPreKeys[1], up.KEMPreKeys[2], last}
+	if len(got) != len(want) {
+		t.Fatalf("%d KEM prekeys listed, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || string(got[i].Key) != string(want[i].Key) || got[i].Signature != want[i].Signature {
+			t.Errorf("KEM prekey %d: id %d, want %d (or key or signature differ)", i, got[i].ID, want[i].ID)
+		}
+	}
+	if none, err := s.KEMPreKeys(ctx, Address{"carol", 1}); err != nil || len(none) != 0 {
+		t.Fatalf("unknown device: %v %v", none, err)
+	}
+}

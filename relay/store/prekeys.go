@@ -208,6 +208,36 @@ func firstWithPrefix(b *bolt.Bucket, prefix []byte) ([]byte, []byte) {
 	return k, v
 }
 
+// KEMPreKeys implements Reader: the public Kyber prekeys held for a
+// device, its one-time ones not yet handed out, then its last-resort one.
+func (s *Bolt) KEMPreKeys(ctx context.Context, addr Address) ([]KEMPreKey, error) {
+	var out []KEMPreKey
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		prefix := deviceKey(addr)
+		c := tx.Bucket([]byte(bucketKEMPreKeys)).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			kem, err := decodeKEM(v)
+			if err != nil {
+				return err
+			}
+			kem.ID = binary.BigEndian.Uint32(k[len(k)-4:])
+			out = append(out, kem)
+		}
+		if v := tx.Bucket([]byte(bucketKEMLastResort)).Get(prefix); v != nil {
+			kem, err := decodeKEM(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, kem)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: KEM prekeys: %w", err)
+	}
+	return out, nil
+}
+
 // PreKeyCounts implements Store and Reader.
 func (s *Bolt) PreKeyCounts(ctx context.Context, addr Address) (PreKeyCounts, error) {
 	var c PreKeyCounts

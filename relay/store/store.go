@@ -241,6 +241,7 @@ type Reader interface {
 	Accounts(ctx context.Context) ([]string, error)
 	Account(ctx context.Context, name string) (Account, error)
 	PreKeyCounts(ctx context.Context, addr Address) (PreKeyCounts, error)
+	KEMPreKeys(ctx context.Context, addr Address) ([]KEMPreKey, error)
 	Pending(ctx context.Context, addr Address, after uint64, limit int, notBefore time.Time) ([]Envelope, error)
 	Contacts(ctx context.Context, name string) ([]string, error)
 	IdentityChanges(ctx context.Context, name string) ([]IdentityChange, error)
